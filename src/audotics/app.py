@@ -1,0 +1,147 @@
+"""Composition root for HTTP: builds the backends, the gateway and every service router."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from audotics import __version__
+from audotics.config import Settings
+from audotics.gateway.errors import install_error_handlers, problem_response
+from audotics.gateway.requestid import RequestIdMiddleware
+from audotics.infra import migrate
+from audotics.infra.factory import Infra, build_infra
+from audotics.infra.secrets import signing_secret
+
+logger = logging.getLogger("audotics")
+
+API_PREFIX = "/api/v1"
+
+TAGS = [
+    {"name": "health", "description": "Liveness and readiness probes."},
+    {"name": "auth", "description": "Sign-up, sign-in and token refresh."},
+    {"name": "me", "description": "The signed-in user's profile, API keys and data."},
+    {"name": "catalog", "description": "Artists, albums, tracks and audio."},
+    {"name": "playlists", "description": "Playlists, their tracks and collaborators."},
+    {"name": "search", "description": "Full-text, prefix and typo-tolerant search."},
+]
+
+
+def _include_service_routers(app: FastAPI) -> None:
+    """Every service exposes ``router`` from its ``api`` module."""
+    from audotics.services import registry
+
+    for router in registry.routers():
+        app.include_router(router, prefix=API_PREFIX)
+
+
+def _problem_schema(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title="Audotics API",
+        version=__version__,
+        description="Self-hostable music recommendation platform. Errors are RFC 9457 "
+        "`application/problem+json` documents.",
+        routes=app.routes,
+        tags=TAGS,
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = {
+        "type": "object",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "request_id": {"type": "string"},
+            "errors": {"type": "array", "items": {"type": "object"}},
+        },
+    }
+    security = schema["components"].setdefault("securitySchemes", {})
+    security["bearer"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    security["apiKey"] = {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: Settings | None = None, infra: Infra | None = None) -> FastAPI:
+    settings = settings or (infra.settings if infra else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = infra is None
+        state: Infra = infra or build_infra(settings)
+        if settings.auto_migrate:
+            await asyncio.to_thread(migrate.upgrade, state.db.url)
+        app.state.infra = state
+        app.state.signing_secret = signing_secret(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                await state.close()
+
+    app = FastAPI(
+        title="Audotics API",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.add_middleware(RequestIdMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "ETag", "Content-Range"],
+        )
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Readiness: database, cache and object store answer",
+        responses={503: {"description": "A dependency is down"}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        state: Infra = request.app.state.infra
+        checks: dict[str, str] = {}
+        probes = {
+            "database": state.db.ping,
+            "cache": state.cache.ping,
+            "objects": state.objects.ping,
+        }
+        for name, probe in probes.items():
+            try:
+                await asyncio.wait_for(probe(), timeout=3.0)
+                checks[name] = "ok"
+            except Exception as exc:  # any failure means not ready
+                checks[name] = f"error: {type(exc).__name__}"
+        if all(v == "ok" for v in checks.values()):
+            return JSONResponse({"status": "ready", "checks": checks})
+        failed = ", ".join(k for k, v in checks.items() if v != "ok")
+        return problem_response(
+            request, 503, "not-ready", "Not ready", f"Unavailable: {failed}.", checks=checks
+        )
+
+    _include_service_routers(app)
+    app.openapi = lambda: _problem_schema(app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,1 @@
+"""API gateway concerns: errors, auth, authorization, rate limits, caching, request ids."""

@@ -1,0 +1,1 @@
+"""Test tooling: real servers on loopback, started and stopped by the suite."""
