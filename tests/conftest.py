@@ -107,6 +107,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key=TEST_SECRET,  # type: ignore[arg-type]
         auto_migrate=False,
         max_upload_bytes=2 * 1024 * 1024,
+        argon2_time_cost=1,
+        argon2_memory_kib=8,
     )
 
 

@@ -20,6 +20,7 @@ from audotics.gateway.requestid import RequestIdMiddleware
 from audotics.infra import migrate
 from audotics.infra.factory import Infra, build_infra
 from audotics.infra.secrets import signing_secret
+from audotics.services.users.service import AuthConfig
 
 logger = logging.getLogger("audotics")
 
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
         if settings.auto_migrate:
             await asyncio.to_thread(migrate.upgrade, state.db.url)
         app.state.infra = state
-        app.state.signing_secret = signing_secret(settings)
+        app.state.auth_config = AuthConfig.from_settings(settings, signing_secret(settings))
         try:
             yield
         finally:

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     access_token_ttl_s: int = Field(default=15 * 60, ge=30)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)
     password_min_length: int = Field(default=10, ge=8)
+    # argon2id cost (RFC 9106 low-memory profile by default); tests lower it for speed.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
 
     # Uploads.
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)

@@ -9,7 +9,7 @@ import importlib
 
 from fastapi import APIRouter
 
-SERVICES: tuple[str, ...] = ()
+SERVICES: tuple[str, ...] = ("users",)
 
 
 def routers() -> list[APIRouter]:

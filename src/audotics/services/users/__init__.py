@@ -1,0 +1,1 @@
+"""User service: accounts, authentication, API keys, profile, personal-data export and deletion."""
