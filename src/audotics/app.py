@@ -11,11 +11,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from audotics import __version__
 from audotics.config import Settings
 from audotics.gateway.errors import install_error_handlers, problem_response
+from audotics.gateway.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from audotics.gateway.requestid import RequestIdMiddleware
 from audotics.infra import migrate
 from audotics.infra.factory import Infra, build_infra
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
         redoc_url=None,
         openapi_url="/openapi.json",
     )
+    app.state.metrics = Metrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(
@@ -143,6 +146,14 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
             request, 503, "not-ready", "Not ready", f"Unavailable: {failed}.", checks=checks
         )
 
+    app.add_api_route(
+        "/metrics",
+        metrics_endpoint,
+        methods=["GET"],
+        tags=["health"],
+        summary="Prometheus metrics",
+        response_class=PlainTextResponse,
+    )
     _include_service_routers(app)
     app.openapi = lambda: _problem_schema(app)  # type: ignore[method-assign]
     return app

@@ -63,3 +63,14 @@ async def test_openapi_documents_problem_schema(client: httpx.AsyncClient) -> No
     docs = await client.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+
+
+async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
+    await client.get("/healthz")
+    await client.get("/api/v1/does-not-exist")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    text = response.text
+    assert 'audotics_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert 'route="unmatched",status="404"' in text
+    assert "audotics_http_request_duration_seconds_bucket" in text
