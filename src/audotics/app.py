@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from audotics import __version__
 from audotics.config import Settings
+from audotics.gateway.bodylimit import BodySizeLimitMiddleware
 from audotics.gateway.errors import install_error_handlers, problem_response
 from audotics.gateway.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from audotics.gateway.requestid import RequestIdMiddleware
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
     )
     app.state.metrics = Metrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(

@@ -48,8 +48,9 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
 
-    # Uploads.
+    # Request bodies: audio uploads, and everything else (JSON, forms).
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
 
     auto_migrate: bool = True  # production runs `audotics migrate` as a release step
 

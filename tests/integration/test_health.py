@@ -74,3 +74,22 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     assert 'audotics_http_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert 'route="unmatched",status="404"' in text
     assert "audotics_http_request_duration_seconds_bucket" in text
+
+
+async def test_oversized_json_body_is_413_problem(client: httpx.AsyncClient) -> None:
+    big = b'{"email": "' + b"a" * (3 * 1024 * 1024) + b'"}'
+    response = await client.post(
+        "/api/v1/auth/login", content=big, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(40):
+            yield b"x" * (100 * 1024)
+
+    streamed = await client.post(
+        "/api/v1/auth/login", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert streamed.status_code == 413
+    assert streamed.json()["status"] == 413
