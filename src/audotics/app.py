@@ -18,6 +18,7 @@ from audotics.config import Settings
 from audotics.gateway.bodylimit import BodySizeLimitMiddleware
 from audotics.gateway.errors import install_error_handlers, problem_response
 from audotics.gateway.metrics import Metrics, MetricsMiddleware, metrics_endpoint
+from audotics.gateway.ratelimit import RateLimiter
 from audotics.gateway.requestid import RequestIdMiddleware
 from audotics.infra import migrate
 from audotics.infra.factory import Infra, build_infra
@@ -88,10 +89,12 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
         if settings.auto_migrate:
             await asyncio.to_thread(migrate.upgrade, state.db.url)
         app.state.infra = state
+        app.state.rate_limiter = RateLimiter.from_settings(settings)
         app.state.auth_config = AuthConfig.from_settings(settings, signing_secret(settings))
         try:
             yield
         finally:
+            await app.state.rate_limiter.close()
             if owned:
                 await state.close()
 
@@ -124,7 +127,7 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
     @app.get(
         "/readyz",
         tags=["health"],
-        summary="Readiness: database, cache and object store answer",
+        summary="Readiness: database, cache, object store, queue and events answer",
         responses={503: {"description": "A dependency is down"}},
     )
     async def readyz(request: Request) -> JSONResponse:
@@ -134,6 +137,8 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
             "database": state.db.ping,
             "cache": state.cache.ping,
             "objects": state.objects.ping,
+            "queue": state.queue.ping,
+            "events": state.events.ping,
         }
         for name, probe in probes.items():
             try:

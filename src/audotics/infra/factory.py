@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from audotics.config import Settings
 from audotics.infra.cache.base import Cache
 from audotics.infra.db import Database
+from audotics.infra.events.base import EventBus
 from audotics.infra.objects.base import ObjectStore
+from audotics.infra.queue.base import JobQueue
 
 
 @dataclass
@@ -16,8 +18,12 @@ class Infra:
     db: Database
     cache: Cache
     objects: ObjectStore
+    queue: JobQueue
+    events: EventBus
 
     async def close(self) -> None:
+        await self.queue.close()
+        await self.events.close()
         await self.cache.close()
         await self.objects.close()
         await self.db.dispose()
@@ -43,6 +49,26 @@ def build_objects(settings: Settings) -> ObjectStore:
     return LocalObjectStore(settings.objects_dir)
 
 
+def build_queue(settings: Settings) -> JobQueue:
+    if settings.redis_url:
+        from audotics.infra.queue.redis_streams import RedisStreamsJobQueue
+
+        return RedisStreamsJobQueue(settings.redis_url)
+    from audotics.infra.queue.memory import MemoryJobQueue
+
+    return MemoryJobQueue()
+
+
+def build_events(settings: Settings) -> EventBus:
+    if settings.redis_url:
+        from audotics.infra.events.redis_streams import RedisStreamsEventBus
+
+        return RedisStreamsEventBus(settings.redis_url)
+    from audotics.infra.events.memory import MemoryEventBus
+
+    return MemoryEventBus()
+
+
 def build_infra(settings: Settings) -> Infra:
     return Infra(
         settings=settings,
@@ -53,4 +79,6 @@ def build_infra(settings: Settings) -> Infra:
         ),
         cache=build_cache(settings),
         objects=build_objects(settings),
+        queue=build_queue(settings),
+        events=build_events(settings),
     )

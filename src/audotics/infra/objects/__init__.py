@@ -5,7 +5,19 @@ from audotics.infra.objects.base import (
     ObjectInfo,
     ObjectNotFound,
     ObjectStore,
+    ObjectStoreAccessDenied,
+    ObjectStoreError,
+    ObjectStoreUnavailable,
     validate_key,
 )
 
-__all__ = ["InvalidObjectKey", "ObjectInfo", "ObjectNotFound", "ObjectStore", "validate_key"]
+__all__ = [
+    "InvalidObjectKey",
+    "ObjectInfo",
+    "ObjectNotFound",
+    "ObjectStore",
+    "ObjectStoreAccessDenied",
+    "ObjectStoreError",
+    "ObjectStoreUnavailable",
+    "validate_key",
+]

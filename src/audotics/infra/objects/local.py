@@ -13,13 +13,34 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from audotics.infra.objects.base import ObjectInfo, ObjectNotFound, ObjectStore, validate_key
+from audotics.infra.objects.base import (
+    InvalidObjectKey,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectStore,
+    check_range_start,
+    validate_key,
+)
 
-_META_SUFFIX = ".meta.json"
+# A key part never starts with "." (validate_key), so dot-names are ours: sidecars, temp files.
+_TEMP_PREFIX = ".upload-"
+# Reading "a/b" where "a" is an object, or "a" where "a/" holds objects: no such object.
+_MISSING_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
+
+
+def _remove_empty_parents(path: Path, top: Path) -> None:
+    parent = path.parent
+    while parent != top and top in parent.parents:
+        try:
+            parent.rmdir()
+        except OSError:  # not empty (or already gone): the rest above is in use
+            return
+        parent = parent.parent
 
 
 class LocalObjectStore(ObjectStore):
-    """Objects are files under ``root``; a sidecar JSON keeps the etag and content type.
+    """Objects are files under ``root``; a sidecar JSON under ``root/.meta/<key>`` keeps the
+    etag and content type.
 
     Writes go to a temporary file and are renamed into place, so a reader never
     sees a half-written object.
@@ -40,13 +61,34 @@ class LocalObjectStore(ObjectStore):
         return path
 
     def _meta_path(self, key: str) -> Path:
-        return self._meta_root / (key + _META_SUFFIX)
+        # The same relative path in a separate tree: no suffix, so any valid key part fits.
+        return self._meta_root / key
+
+    def _temp_file_beside(self, key: str, path: Path) -> tuple[int, str]:
+        for attempt in range(3):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                # S3 allows both "a" and "a/b"; a directory tree cannot.
+                raise InvalidObjectKey(
+                    f"object key {key!r} is below an existing object in the local store"
+                ) from None
+            try:
+                return tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX)
+            except FileNotFoundError:
+                # A concurrent delete pruned the fresh, still empty directory: make it again.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _write(self, key: str, source: Path | bytes, content_type: str | None) -> ObjectInfo:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise InvalidObjectKey(
+                f"object key {key!r} is a prefix of existing objects in the local store"
+            )
         digest = hashlib.md5(usedforsecurity=False)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        fd, tmp_name = self._temp_file_beside(key, path)
         try:
             with os.fdopen(fd, "wb") as out:
                 if isinstance(source, bytes):
@@ -62,22 +104,32 @@ class LocalObjectStore(ObjectStore):
             Path(tmp_name).unlink(missing_ok=True)
             raise
         ctype = content_type or mimetypes.guess_type(key)[0] or "application/octet-stream"
-        meta_path = self._meta_path(key)
-        meta_path.parent.mkdir(parents=True, exist_ok=True)
-        meta_path.write_text(json.dumps({"etag": digest.hexdigest(), "content_type": ctype}))
+        self._write_meta(key, {"etag": digest.hexdigest(), "content_type": ctype})
         return self._info(key)
+
+    def _write_meta(self, key: str, meta: dict[str, str]) -> None:
+        # Atomic like the data, so a concurrent head never reads half a JSON document.
+        meta_path = self._meta_path(key)
+        fd, tmp_name = self._temp_file_beside(key, meta_path)
+        try:
+            with os.fdopen(fd, "w") as out:
+                json.dump(meta, out)
+            os.replace(tmp_name, meta_path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
 
     def _info(self, key: str) -> ObjectInfo:
         path = self._path(key)
         try:
             stat = path.stat()
-        except FileNotFoundError:
+        except _MISSING_ERRORS:
             raise ObjectNotFound(key) from None
         if not path.is_file():
             raise ObjectNotFound(key)
         try:
             meta = json.loads(self._meta_path(key).read_text())
-        except (FileNotFoundError, ValueError):
+        except (*_MISSING_ERRORS, ValueError):
             meta = {"etag": f"{stat.st_size:x}-{int(stat.st_mtime_ns):x}", "content_type": None}
         return ObjectInfo(
             key=key,
@@ -97,7 +149,7 @@ class LocalObjectStore(ObjectStore):
         path = self._path(key)
         try:
             return await asyncio.to_thread(path.read_bytes)
-        except (FileNotFoundError, IsADirectoryError):
+        except _MISSING_ERRORS:
             raise ObjectNotFound(key) from None
 
     def _read_range(self, key: str, start: int, end: int) -> bytes:
@@ -106,15 +158,19 @@ class LocalObjectStore(ObjectStore):
             with open(path, "rb") as fh:
                 fh.seek(start)
                 return fh.read(max(0, end - start + 1))
-        except (FileNotFoundError, IsADirectoryError):
+        except _MISSING_ERRORS:
             raise ObjectNotFound(key) from None
 
     async def get_range(self, key: str, start: int, end: int) -> bytes:
+        check_range_start(start)
         return await asyncio.to_thread(self._read_range, key, start, end)
 
     async def stream(
         self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 256 * 1024
     ) -> AsyncIterator[bytes]:
+        check_range_start(start)
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
         info = await self.head(key)
         last = info.size - 1 if end is None else min(end, info.size - 1)
         position = start
@@ -130,8 +186,18 @@ class LocalObjectStore(ObjectStore):
         return await asyncio.to_thread(self._info, key)
 
     def _delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
-        self._meta_path(key).unlink(missing_ok=True)
+        path = self._path(key)
+        if path.is_dir():  # a prefix of other objects, not an object: nothing to delete
+            return
+        meta_path = self._meta_path(key)
+        try:
+            path.unlink(missing_ok=True)
+            meta_path.unlink(missing_ok=True)
+        except NotADirectoryError:  # "a/b" where "a" is an object: "a/b" cannot exist
+            return
+        # Empty directories would block a later object named like them ("a" after "a/b").
+        _remove_empty_parents(path, self.root)
+        _remove_empty_parents(meta_path, self._meta_root)
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._delete, key)
@@ -139,14 +205,17 @@ class LocalObjectStore(ObjectStore):
     def _list(self, prefix: str) -> list[ObjectInfo]:
         found: list[ObjectInfo] = []
         for dirpath, dirnames, filenames in os.walk(self.root):
-            if Path(dirpath) == self.root and ".meta" in dirnames:
-                dirnames.remove(".meta")
+            # Dot-names are sidecars (.meta/) and temporary files, never objects.
+            dirnames[:] = [name for name in dirnames if not name.startswith(".")]
+            base = Path(dirpath).relative_to(self.root).as_posix()
             for name in filenames:
-                if name.startswith(".upload-"):
+                key = name if base == "." else f"{base}/{name}"
+                if name.startswith(".") or not key.startswith(prefix):
                     continue
-                key = (Path(dirpath) / name).relative_to(self.root).as_posix()
-                if key.startswith(prefix):
+                try:
                     found.append(self._info(key))
+                except (InvalidObjectKey, ObjectNotFound):
+                    continue  # a stray file no key can name, or deleted while listing
         return sorted(found, key=lambda info: info.key)
 
     async def list(self, prefix: str = "") -> list[ObjectInfo]:

@@ -1,0 +1,1 @@
+"""Infrastructure backends (cache, job queue, event bus, rate limits) on both columns."""
