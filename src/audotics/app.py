@@ -23,7 +23,10 @@ from audotics.gateway.requestid import RequestIdMiddleware
 from audotics.infra import migrate
 from audotics.infra.factory import Infra, build_infra
 from audotics.infra.secrets import signing_secret
+from audotics.services.personal_data import PersonalData
+from audotics.services.registry import personal_data_contributors
 from audotics.services.users.service import AuthConfig
+from audotics.workers import BackgroundWork, register_handlers
 
 logger = logging.getLogger("audotics")
 
@@ -91,9 +94,17 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
         app.state.infra = state
         app.state.rate_limiter = RateLimiter.from_settings(settings)
         app.state.auth_config = AuthConfig.from_settings(settings, signing_secret(settings))
+        app.state.personal_data = PersonalData(personal_data_contributors())
+        background: BackgroundWork | None = None
+        if settings.runs_embedded_worker:
+            register_handlers(state)
+            background = BackgroundWork(state, concurrency=settings.worker_concurrency)
+            background.start()
         try:
             yield
         finally:
+            if background is not None:
+                await background.shutdown()
             await app.state.rate_limiter.close()
             if owned:
                 await state.close()

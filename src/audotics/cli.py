@@ -52,6 +52,16 @@ def migrate() -> None:
 
 
 @app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Jobs handled at once")] = 2,
+) -> None:
+    """Consume background jobs and events (production: from Redis Streams)."""
+    from audotics.workers import run_worker_process
+
+    asyncio.run(run_worker_process(_settings(), concurrency))
+
+
+@app.command()
 def demo() -> None:
     """Load the demo catalog and demo users (idempotent)."""
     from audotics.demo import load_demo

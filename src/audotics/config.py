@@ -28,6 +28,9 @@ class Settings(BaseSettings):
 
     # Redis: when set, cache, rate limits, queue and events use it.
     redis_url: str | None = None
+    # Run job/event consumers inside the API process; default: only without Redis.
+    embedded_worker: bool | None = None
+    worker_concurrency: int = Field(default=2, ge=1, le=64)
     cache_max_entries: int = Field(default=10_000, ge=1)
     cache_default_ttl_s: float = Field(default=300.0, gt=0)
 
@@ -72,6 +75,10 @@ class Settings(BaseSettings):
     @property
     def uses_redis(self) -> bool:
         return bool(self.redis_url)
+
+    @property
+    def runs_embedded_worker(self) -> bool:
+        return (not self.redis_url) if self.embedded_worker is None else self.embedded_worker
 
     @property
     def uses_s3(self) -> bool:

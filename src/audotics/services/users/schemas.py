@@ -2,16 +2,89 @@
 
 from __future__ import annotations
 
+import json
+import unicodedata
 import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 USERNAME_PATTERN = r"^[a-z0-9_-]{3,32}$"
 
 Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
+
+PREFERENCES_MAX_BYTES = 16 * 1024
+PREFERENCES_MAX_DEPTH = 8
+MAX_ACTIVE_API_KEYS = 25
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded as UTF-8:
+    # both would otherwise fail deep in the driver as a 500.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+def _single_line(value: str) -> str:
+    value = _storable(value).strip()
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError("must not contain control characters or line breaks")
+    return value
+
+
+def _multi_line(value: str) -> str:
+    value = _storable(value)
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+StorableText = Annotated[str, AfterValidator(_storable)]
+SingleLineText = Annotated[str, AfterValidator(_single_line)]
+MultiLineText = Annotated[str, AfterValidator(_multi_line)]
+
+
+def _json_depth(value: Any) -> int:
+    """Nesting depth of a decoded JSON value, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    return deepest
+
+
+def _bounded_preferences(value: dict[str, Any]) -> dict[str, Any]:
+    if _json_depth(value) > PREFERENCES_MAX_DEPTH:
+        raise ValueError(f"must nest at most {PREFERENCES_MAX_DEPTH} levels deep")
+    try:
+        encoded = json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        raise ValueError("must be plain JSON (finite numbers, valid Unicode)") from None
+    if len(encoded) > PREFERENCES_MAX_BYTES:
+        raise ValueError(f"must be at most {PREFERENCES_MAX_BYTES} bytes as JSON")
+    return value
+
+
+Preferences = Annotated[dict[str, Any], AfterValidator(_bounded_preferences)]
 
 
 class Role(StrEnum):
@@ -27,26 +100,42 @@ class Role(StrEnum):
         return self.rank >= other.rank
 
 
+class _NoNulls(BaseModel):
+    """A PATCH body: omitted fields stay as they are; an explicit null is an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be omitted but not null")
+        return value
+
+
+# --- sign-up and tokens -------------------------------------------------------------------
+
+
 class SignUp(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
     username: Username = Field(description="3-32 of a-z 0-9 _ -; names the user in public URLs")
-    password: str = Field(min_length=1, max_length=1024)
-    display_name: str | None = Field(default=None, max_length=100)
+    password: StorableText = Field(min_length=1, max_length=1024)
+    display_name: SingleLineText | None = Field(default=None, max_length=100)
 
 
 class Login(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=1, max_length=320, description="Email or username")
-    password: str = Field(min_length=1, max_length=1024)
+    email: StorableText = Field(min_length=1, max_length=320, description="Email or username")
+    password: StorableText = Field(min_length=1, max_length=1024)
 
 
 class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    refresh_token: str = Field(min_length=1, max_length=4096)
+    refresh_token: StorableText = Field(min_length=1, max_length=4096)
 
 
 class TokenPair(BaseModel):
@@ -54,6 +143,9 @@ class TokenPair(BaseModel):
     refresh_token: str
     token_type: str = "bearer"
     expires_in: int = Field(description="Access-token lifetime in seconds")
+
+
+# --- profile ------------------------------------------------------------------------------
 
 
 class UserPublic(BaseModel):
@@ -77,26 +169,36 @@ class UserPrivate(UserPublic):
     updated_at: datetime
 
 
-class ProfileUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    display_name: str | None = Field(default=None, max_length=100)
-    bio: str | None = Field(default=None, max_length=1000)
+class ProfileUpdate(_NoNulls):
+    display_name: SingleLineText | None = Field(default=None, min_length=1, max_length=100)
+    bio: MultiLineText | None = Field(default=None, max_length=1000)
     email: EmailStr | None = None
-    preferences: dict[str, Any] | None = None
+    preferences: Preferences | None = Field(
+        default=None,
+        description=f"Replaces the stored object; at most {PREFERENCES_MAX_BYTES} bytes of JSON",
+    )
 
 
 class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    current_password: str = Field(min_length=1, max_length=1024)
-    new_password: str = Field(min_length=1, max_length=1024)
+    current_password: StorableText = Field(min_length=1, max_length=1024)
+    new_password: StorableText = Field(min_length=1, max_length=1024)
+
+
+class AccountDeletion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: StorableText = Field(min_length=1, max_length=1024, description="Confirms deletion")
+
+
+# --- API keys -----------------------------------------------------------------------------
 
 
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
+    name: SingleLineText = Field(min_length=1, max_length=100)
 
 
 class ApiKeyOut(BaseModel):
@@ -112,6 +214,32 @@ class ApiKeyOut(BaseModel):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The full key; shown only once")
+
+
+# --- administration -----------------------------------------------------------------------
+
+
+class UserAdminView(BaseModel):
+    """What an administrator sees in the user list (no preferences, no credentials)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    username: str
+    email: str
+    display_name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class AdminUserUpdate(_NoNulls):
+    role: Role | None = None
+    is_active: bool | None = None
+
+
+# --- authentication -----------------------------------------------------------------------
 
 
 class Identity(BaseModel):

@@ -1,4 +1,9 @@
-"""The user service's domain logic: accounts, credentials and tokens."""
+"""The user service's domain logic: accounts, credentials, tokens and the user's personal data.
+
+Profile and password changes live in ``account.py``, API keys in ``api_keys.py``
+and administration in ``admin.py``; this module is what other services and the
+composition roots call.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,15 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from argon2 import PasswordHasher
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audotics.config import Settings
-from audotics.problems import Conflict, Forbidden, NotFound, Unauthorized
+from audotics.problems import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from audotics.services.users import repository, security
 from audotics.services.users.models import RefreshToken, User
 from audotics.services.users.schemas import Identity, Role, SignUp, TokenPair
@@ -99,6 +106,65 @@ async def get_user_by_username(session: AsyncSession, username: str) -> User:
     if user is None or not user.is_active:
         raise NotFound(f"No user named {username!r}.")
     return user
+
+
+async def ensure_user(
+    session: AsyncSession,
+    config: AuthConfig,
+    email: str,
+    username: str,
+    password: str,
+    role: Role = Role.listener,
+) -> User:
+    """Create the account, or bring an existing one to exactly these values (idempotent).
+
+    Found by username; its email, role and password are set and it is re-activated.
+    A password change revokes the account's sign-ins. Raises Unprocessable for an
+    invalid email, username or weak password, and Conflict when the email belongs
+    to another account.
+    """
+    try:
+        data = SignUp(email=email, username=username.lower(), password=password)
+    except ValidationError as exc:
+        fields = ", ".join(str(error["loc"][0]) for error in exc.errors())
+        raise Unprocessable(f"Invalid account data: {fields}.") from None
+    user = await repository.user_by_username(session, data.username)
+    if user is None:
+        return await sign_up(session, config, data, role)
+    email = str(data.email).strip().lower()
+    owner_of_email = await repository.user_by_email(session, email)
+    if owner_of_email is not None and owner_of_email.id != user.id:
+        raise Conflict("An account with this email already exists.", title="Email taken")
+    matches = await asyncio.to_thread(
+        security.verify_password, config.hasher, user.password_hash, password
+    )
+    if not matches:
+        security.check_password_strength(
+            password,
+            min_length=config.password_min_length,
+            avoid=(user.username, email.split("@")[0]),
+        )
+        user.password_hash = await asyncio.to_thread(
+            security.hash_password, config.hasher, password
+        )
+    if not matches or user.role != role.value or not user.is_active:
+        user.token_version += 1  # credentials or rights changed: old tokens stop working
+        await repository.revoke_all_refresh_tokens(session, user.id, _now())
+    user.email, user.role, user.is_active = email, role.value, True
+    await session.flush()
+    return user
+
+
+async def verify_current_password(config: AuthConfig, user: User, password: str) -> None:
+    """Re-authentication for sensitive changes; a wrong password is 403, not 401.
+
+    401 would tell the client its token is bad, and it is not.
+    """
+    ok = await asyncio.to_thread(
+        security.verify_password, config.hasher, user.password_hash, password
+    )
+    if not ok:
+        raise Forbidden("The password is wrong.", title="Wrong password")
 
 
 async def set_role(session: AsyncSession, user_id: uuid.UUID, role: Role) -> User:
@@ -200,9 +266,11 @@ async def log_out(session: AsyncSession, config: AuthConfig, refresh_token: str)
 
 
 async def log_out_everywhere(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """End every sign-in: access tokens die at once, refresh tokens are revoked."""
     user = await get_user(session, user_id)
     user.token_version += 1
     await repository.revoke_all_refresh_tokens(session, user_id, _now())
+    await session.flush()
 
 
 # --- request authentication -------------------------------------------------------------
@@ -247,3 +315,57 @@ async def _identify_api_key(session: AsyncSession, key: str) -> Identity:
 def require_role(identity: Identity, role: Role) -> None:
     if not identity.role.at_least(role):
         raise Forbidden(f"This needs the {role.value} role.")
+
+
+# --- personal data (the contract of audotics.services.personal_data) ---------------------
+
+
+async def export_user_data(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
+    """Profile, API-key metadata and sign-in history; never a password or key hash."""
+    user = await repository.user_by_id(session, user_id)  # deactivated accounts included
+    if user is None:
+        raise NotFound("No such user.")
+    keys = await repository.api_keys_of(session, user_id)
+    sign_ins = await repository.refresh_tokens_of(session, user_id)
+    return {
+        "profile": {
+            "id": user.id,
+            "username": user.username,
+            "email": user.email,
+            "display_name": user.display_name,
+            "bio": user.bio,
+            "role": user.role,
+            "preferences": user.preferences,
+            "created_at": user.created_at,
+            "updated_at": user.updated_at,
+        },
+        "api_keys": [
+            {
+                "id": key.id,
+                "name": key.name,
+                "prefix": key.prefix,
+                "created_at": key.created_at,
+                "last_used_at": key.last_used_at,
+                "revoked_at": key.revoked_at,
+            }
+            for key in keys
+        ],
+        "sign_ins": [
+            {
+                "issued_at": token.issued_at,
+                "expires_at": token.expires_at,
+                "revoked_at": token.revoked_at,
+            }
+            for token in sign_ins
+        ],
+    }
+
+
+async def delete_user_data(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Delete the account row with its refresh tokens and API keys; frees the username."""
+    user = await repository.user_by_id(session, user_id)
+    if user is None:
+        return
+    await repository.delete_credentials(session, user_id)
+    await session.delete(user)
+    await session.flush()

@@ -1,0 +1,93 @@
+"""Composition root for background work: job handlers and event consumers.
+
+The same handlers run inside the API process in embedded mode (in-process
+queue and events) and in ``audotics worker`` processes against Redis.
+Each module named in ``HANDLER_MODULES`` provides ``register(infra)``, which
+calls ``infra.queue.register(...)`` / ``infra.events.subscribe(...)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import signal
+import socket
+
+from audotics.config import Settings
+from audotics.infra.factory import Infra, build_infra
+
+logger = logging.getLogger("audotics.workers")
+
+# Filled by the issues that add background work (content analysis, profiling, ...).
+HANDLER_MODULES: tuple[str, ...] = ()
+
+
+def register_handlers(infra: Infra) -> list[str]:
+    registered = []
+    for name in HANDLER_MODULES:
+        importlib.import_module(name).register(infra)
+        registered.append(name)
+    return registered
+
+
+class BackgroundWork:
+    """Runs the queue consumer and event subscriptions until stopped."""
+
+    def __init__(self, infra: Infra, *, concurrency: int = 1, consumer: str | None = None) -> None:
+        self.infra = infra
+        self.concurrency = concurrency
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
+        self.stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(
+                self.infra.queue.run_worker(
+                    self.stop, consumer=self.consumer, concurrency=self.concurrency
+                ),
+                name="audotics-jobs",
+            ),
+            asyncio.create_task(self.infra.events.run(self.stop), name="audotics-events"),
+        ]
+
+    async def wait(self) -> None:
+        await asyncio.gather(*self._tasks)
+
+    async def shutdown(self, timeout_s: float = 30.0) -> None:
+        self.stop.set()
+        if not self._tasks:
+            return
+        done, pending = await asyncio.wait(self._tasks, timeout=timeout_s)
+        for task in pending:
+            task.cancel()
+        for task in (*done, *pending):
+            with contextlib.suppress(asyncio.CancelledError):
+                exc = task.exception() if task.done() and not task.cancelled() else None
+                if exc is not None:
+                    logger.error("background task %s failed: %r", task.get_name(), exc)
+
+
+async def run_worker_process(settings: Settings, concurrency: int = 1) -> None:
+    """``audotics worker``: consume jobs and events until SIGINT/SIGTERM."""
+    infra = build_infra(settings)
+    modules = register_handlers(infra)
+    work = BackgroundWork(infra, concurrency=concurrency)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, work.stop.set)
+    logger.info(
+        "worker %s consuming (%s queue, handlers: %s)",
+        work.consumer,
+        infra.queue.backend,
+        ", ".join(modules) or "none yet",
+    )
+    work.start()
+    try:
+        await work.wait()
+    finally:
+        await work.shutdown()
+        await infra.close()
