@@ -94,7 +94,9 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
         app.state.infra = state
         app.state.rate_limiter = RateLimiter.from_settings(settings)
         app.state.auth_config = AuthConfig.from_settings(settings, signing_secret(settings))
-        app.state.personal_data = PersonalData(personal_data_contributors())
+        app.state.personal_data = PersonalData(
+            personal_data_contributors({"objects": state.objects})
+        )
         background: BackgroundWork | None = None
         if settings.runs_embedded_worker:
             register_handlers(state)

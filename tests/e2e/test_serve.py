@@ -54,3 +54,39 @@ def test_probes_and_schema(served: str) -> None:
         assert ready.json()["status"] == "ready"
         schema = http.get("/openapi.json").json()
         assert "/api/v1/auth/signup" in schema["paths"]
+
+
+def test_sign_up_to_search_over_http(served: str) -> None:
+    with httpx.Client(base_url=served, timeout=10) as http:
+        password = "Walk-The-Line-2026"
+        signup = http.post(
+            "/api/v1/auth/signup",
+            json={"email": "june@example.org", "username": "june", "password": password},
+        )
+        assert signup.status_code == 201, signup.text
+        login = http.post("/api/v1/auth/login", json={"email": "june", "password": password})
+        assert login.status_code == 200
+        auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        track = http.post(
+            "/api/v1/tracks",
+            json={"title": "Ring of Marigolds", "artist": "The Carter Quartet"},
+            headers=auth,
+        )
+        assert track.status_code == 201, track.text
+        track_id = track.json()["id"]
+        playlist = http.post("/api/v1/playlists", json={"name": "Road trip"}, headers=auth)
+        assert playlist.status_code == 201
+        added = http.post(
+            f"/api/v1/playlists/{playlist.json()['id']}/items",
+            json={"track_ids": [track_id]},
+            headers=auth,
+        )
+        assert added.status_code in (200, 201), added.text
+        found = http.get("/api/v1/search", params={"q": "marigold"}, headers=auth)
+        assert found.status_code == 200, found.text
+        assert track_id in [item["id"] for item in found.json()["items"]]
+        typo = http.get("/api/v1/search", params={"q": "carter quartett"}, headers=auth)
+        assert track_id in [item["id"] for item in typo.json()["items"]]
+        anonymous = http.get("/api/v1/search", params={"q": "marigold"})
+        assert anonymous.status_code == 401
+        assert anonymous.headers["content-type"] == "application/problem+json"

@@ -22,8 +22,10 @@ all or nothing across every service.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
@@ -64,8 +66,15 @@ class ServiceContributor:
         await self.delete_function(session, user_id)
 
 
-def contributor_from_module(name: str, module: ModuleType) -> ServiceContributor:
-    """Wrap ``module.export_user_data`` / ``module.delete_user_data``; fail loudly at start-up."""
+def contributor_from_module(
+    name: str, module: ModuleType, resources: Mapping[str, Any] | None = None
+) -> ServiceContributor:
+    """Wrap ``module.export_user_data`` / ``module.delete_user_data``; fail loudly at start-up.
+
+    ``resources`` (e.g. ``{"objects": ObjectStore}``) are passed to a function that
+    declares a keyword parameter of that name, so a service whose data includes
+    stored files can delete them too.
+    """
     functions = {}
     for attribute in (EXPORT_FUNCTION, DELETE_FUNCTION):
         function = getattr(module, attribute, None)
@@ -74,7 +83,9 @@ def contributor_from_module(name: str, module: ModuleType) -> ServiceContributor
                 f"{module.__name__} is listed for personal data as {name!r} "
                 f"but has no {attribute}(session, user_id) function"
             )
-        functions[attribute] = function
+        accepted = inspect.signature(function).parameters
+        wanted = {k: v for k, v in (resources or {}).items() if k in accepted}
+        functions[attribute] = functools.partial(function, **wanted) if wanted else function
     return ServiceContributor(name, functions[EXPORT_FUNCTION], functions[DELETE_FUNCTION])
 
 

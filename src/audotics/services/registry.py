@@ -8,16 +8,18 @@ A service that stores data about users also lists itself in ``PERSONAL_DATA``
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import APIRouter
 
 from audotics.services.personal_data import PersonalDataContributor, contributor_from_module
 
-SERVICES: tuple[str, ...] = ("users",)
+SERVICES: tuple[str, ...] = ("users", "catalog", "search", "playlists")
 
 # Services whose service.py provides export_user_data() and delete_user_data().
 # "users" stays first: deletion runs last-registered first, so the account row goes last.
-PERSONAL_DATA: tuple[str, ...] = ("users",)
+PERSONAL_DATA: tuple[str, ...] = ("users", "catalog", "playlists")
 
 
 def routers() -> list[APIRouter]:
@@ -28,8 +30,12 @@ def routers() -> list[APIRouter]:
     return found
 
 
-def personal_data_contributors() -> list[PersonalDataContributor]:
+def personal_data_contributors(
+    resources: Mapping[str, Any] | None = None,
+) -> list[PersonalDataContributor]:
     return [
-        contributor_from_module(name, importlib.import_module(f"audotics.services.{name}.service"))
+        contributor_from_module(
+            name, importlib.import_module(f"audotics.services.{name}.service"), resources
+        )
         for name in PERSONAL_DATA
     ]

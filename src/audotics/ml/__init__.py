@@ -1,0 +1,1 @@
+"""Machine learning: computation over arrays, ids and plain records (no HTTP, no sessions)."""

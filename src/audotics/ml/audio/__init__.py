@@ -1,0 +1,1 @@
+"""Audio: synthesis of demo material now; decoding and feature extraction (content analysis)."""

@@ -1,0 +1,1 @@
+"""Catalog service: artists, albums, tracks, genres, audio files and audio features."""

@@ -1,0 +1,1 @@
+"""Playlist service: manual and generated playlists, their ordered entries and collaborators."""

@@ -1,0 +1,53 @@
+"""`audotics demo` loads users, a catalog with real audio and a playlist, idempotently."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+import soundfile as sf
+from asgi_lifespan import LifespanManager
+
+from audotics.app import create_app
+from audotics.config import Settings
+from audotics.demo import DEMO_USERS, demo_catalog, load_demo
+
+
+def test_demo_catalog_is_deterministic_and_varied() -> None:
+    first, second = demo_catalog(), demo_catalog()
+    assert first == second
+    assert len(first) == 240
+    assert len({t.clip.key for t in first}) == 12
+    assert {t.clip.mode for t in first} == {"major", "minor"}
+    tempos = [t.clip.tempo_bpm for t in first]
+    assert min(tempos) >= 60 and max(tempos) <= 180 and max(tempos) - min(tempos) > 60
+    assert len({(t.artist, t.title) for t in first}) == len(first)
+
+
+async def test_demo_loads_once_and_is_usable(settings: Settings) -> None:
+    lines = await load_demo(settings, tracks=6)
+    assert "6 new, 6 rendered" in lines[0]
+    again = await load_demo(settings, tracks=6)
+    assert "0 new, 0 rendered" in again[0]
+    assert any(DEMO_USERS[0].password in line for line in lines)
+
+    app = create_app(settings)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            listener = DEMO_USERS[0]
+            login = await client.post(
+                "/api/v1/auth/login", json={"email": listener.email, "password": listener.password}
+            )
+            assert login.status_code == 200
+            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            tracks = await client.get("/api/v1/tracks", headers=headers)
+            assert tracks.json()["total"] == 6
+            track = tracks.json()["items"][0]
+            audio = await client.get(f"/api/v1/tracks/{track['id']}/stream", headers=headers)
+            assert audio.status_code == 200
+            assert audio.content[:4] == b"fLaC"
+            info = sf.info(io.BytesIO(audio.content))
+            assert 5.5 < info.duration < 10.5
+            mine = await client.get("/api/v1/playlists", headers=headers)
+            assert [p["name"] for p in mine.json()["items"]] == ["Demo favourites"]
