@@ -7,8 +7,9 @@ PostgreSQL server (migrated with Alembic, indexed through the search service
 in batches), then times a fixed set of queries (exact words, prefixes, typos,
 several words) through ``search.service.search`` and, in the same run,
 through ``LIKE '%q%'`` (``ILIKE`` on PostgreSQL) over title, subtitle and
-keywords ordered by popularity. Also reports how often each finds the track
-a query was made from in its first 20 results.
+keywords ordered by popularity (through the same index ours uses). Also
+reports how often each finds the track a query was made from in its first 20
+results ("found@20").
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -38,6 +40,7 @@ from audotics.services.search.schemas import DocumentKind, SearchDocument, Searc
 
 RESULTS = Path(__file__).parent / "results" / "search_latency.json"
 PAGE = 20
+CATEGORIES = ("exact", "prefix", "typo", "multi")
 
 
 def _word_list(text: str) -> list[str]:
@@ -80,7 +83,8 @@ class Latency:
     p50_ms: float
     p99_ms: float
     mean_ms: float
-    found_at_20: float
+    found_at_20: float  # share of queries whose source track is in the first page
+    found_at_20_by_category: dict[str, float]
 
 
 @dataclass
@@ -93,6 +97,9 @@ class BackendResult:
     ratio_p50: float
     ratio_p99: float
     ratio_mean: float
+    load_average: tuple[
+        float, float, float
+    ]  # 1, 5, 15 minutes, at the end: timings need a quiet machine
 
 
 # --- synthetic data ---------------------------------------------------------------------
@@ -171,7 +178,7 @@ def generate_queries(
     """(category, query, the track it came from): a quarter each of four kinds."""
     rng = random.Random(seed + 1)
     queries: list[tuple[str, str, uuid.UUID]] = []
-    kinds = ("exact", "prefix", "typo", "multi")
+    kinds = CATEGORIES
     while len(queries) < count:
         track = rng.choice(tracks)
         words = (track.title + " " + track.subtitle).lower().split()
@@ -230,20 +237,27 @@ async def run_baseline(session: AsyncSession, text: str) -> list[uuid.UUID]:
     statement = (
         select(docs.c.kind, docs.c.ref_id, docs.c.title, docs.c.subtitle, docs.c.payload)
         .where(or_(*matches), docs.c.owner_id.is_(None))
-        .order_by(docs.c.popularity.desc())
+        # rank_key is popularity as an indexed integer: the baseline gets the same index.
+        .order_by(docs.c.rank_key.desc(), docs.c.id.desc())
         .limit(PAGE)
     )
     rows = (await session.execute(statement)).all()
     return [row.ref_id for row in rows]
 
 
-def _summary(timings: list[float], found: int) -> Latency:
+def _summary(timings: list[float], found: list[tuple[str, bool]]) -> Latency:
     ordered = sorted(timings)
+    by_category = {
+        category: round(statistics.fmean(hit for c, hit in found if c == category), 3)
+        for category in CATEGORIES
+        if any(c == category for c, _ in found)
+    }
     return Latency(
         p50_ms=round(statistics.median(ordered) * 1000, 3),
         p99_ms=round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 3),
         mean_ms=round(statistics.fmean(ordered) * 1000, 3),
-        found_at_20=round(found / len(ordered), 3),
+        found_at_20=round(statistics.fmean(hit for _, hit in found), 3),
+        found_at_20_by_category=by_category,
     )
 
 
@@ -252,20 +266,21 @@ async def measure(
 ) -> tuple[Latency, Latency]:
     """Query time on one open connection: connection set-up is the same for both, left out."""
     timings: dict[str, list[float]] = {"ours": [], "baseline": []}
-    found = {"ours": 0, "baseline": 0}
+    found: dict[str, list[tuple[str, bool]]] = {"ours": [], "baseline": []}
     runners = {"ours": run_ours, "baseline": run_baseline}
     async with db.session() as session:
         for _, text, _ in queries[:30]:  # warm caches and prepared statements
             await run_ours(session, text)
             await run_baseline(session, text)
-        for _, text, source in queries:  # interleaved, so drift hits both alike
+        for category, text, source in queries:  # interleaved, so drift hits both alike
             for name, runner in runners.items():
                 started = time.perf_counter()
                 ids = await runner(session, text)
                 timings[name].append(time.perf_counter() - started)
-                found[name] += source in ids
-    return _summary(timings["ours"], found["ours"]), _summary(
-        timings["baseline"], found["baseline"]
+                found[name].append((category, source in ids))
+    return (
+        _summary(timings["ours"], found["ours"]),
+        _summary(timings["baseline"], found["baseline"]),
     )
 
 
@@ -288,7 +303,13 @@ async def bench_backend(
         ratio_p50=round(baseline.p50_ms / ours.p50_ms, 2),
         ratio_p99=round(baseline.p99_ms / ours.p99_ms, 2),
         ratio_mean=round(baseline.mean_ms / ours.mean_ms, 2),
+        load_average=_load_average(),
     )
+
+
+def _load_average() -> tuple[float, float, float]:
+    one, five, fifteen = os.getloadavg()
+    return round(one, 2), round(five, 2), round(fifteen, 2)
 
 
 def _sqlite(tracks: list[SearchDocument], queries: Any, batch: int) -> BackendResult:
@@ -334,9 +355,12 @@ def _print(result: BackendResult, queries: int) -> None:
         )
     print(
         f"{'ratio baseline/ours':<22}{result.ratio_p50:>10.2f}{result.ratio_p99:>10.2f}"
-        f"{result.ratio_mean:>10.2f}",
-        flush=True,
+        f"{result.ratio_mean:>10.2f}"
     )
+    for name, figures in (("ours", result.ours), ("baseline", result.baseline)):
+        shares = ", ".join(f"{c} {v:.2f}" for c, v in figures.found_at_20_by_category.items())
+        print(f"found@20 {name}: {shares}")
+    print(f"load average during the run: {result.load_average}", flush=True)
 
 
 def main(argv: list[str]) -> int:
@@ -367,8 +391,7 @@ def main(argv: list[str]) -> int:
         "tracks": args.tracks,
         "queries": len(queries),
         "query_mix": {
-            category: sum(query[0] == category for query in queries)
-            for category in ("exact", "prefix", "typo", "multi")
+            category: sum(query[0] == category for query in queries) for category in CATEGORIES
         },
         "seed": args.seed,
         "results": [asdict(result) for result in results],

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Installs the real servers the test suite starts on 127.0.0.1 (PostgreSQL, Redis) when missing.
+# Installs the real servers the test suite starts on 127.0.0.1 (PostgreSQL, Redis) and the
+# MIDI renderer of the audio evaluation set (fluidsynth + the GM soundfont) when missing.
 # Needs root (or passwordless sudo) on Debian/Ubuntu; elsewhere install them by hand.
 set -euo pipefail
 
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# The "real music" evaluation set is rendered from MIDI through a General MIDI soundfont.
+command -v fluidsynth >/dev/null 2>&1 || need+=(fluidsynth)
+[ -e /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 SUDO=""

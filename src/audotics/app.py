@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from audotics import __version__
 from audotics.config import Settings
 from audotics.gateway.bodylimit import BodySizeLimitMiddleware
-from audotics.gateway.errors import install_error_handlers, problem_response
+from audotics.gateway.errors import document_problems, install_error_handlers, problem_response
 from audotics.gateway.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from audotics.gateway.ratelimit import RateLimiter
 from audotics.gateway.requestid import RequestIdMiddleware
@@ -36,9 +36,12 @@ TAGS = [
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": "auth", "description": "Sign-up, sign-in and token refresh."},
     {"name": "me", "description": "The signed-in user's profile, API keys and data."},
+    {"name": "users", "description": "Other users' public profiles."},
+    {"name": "admin", "description": "Accounts and roles (administrators)."},
     {"name": "catalog", "description": "Artists, albums, tracks and audio."},
     {"name": "playlists", "description": "Playlists, their tracks and collaborators."},
     {"name": "search", "description": "Full-text, prefix and typo-tolerant search."},
+    {"name": "listens", "description": "Listening events and statistics."},
 ]
 
 
@@ -61,20 +64,7 @@ def _problem_schema(app: FastAPI) -> dict[str, Any]:
         routes=app.routes,
         tags=TAGS,
     )
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components["Problem"] = {
-        "type": "object",
-        "required": ["type", "title", "status", "detail"],
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "instance": {"type": "string"},
-            "request_id": {"type": "string"},
-            "errors": {"type": "array", "items": {"type": "object"}},
-        },
-    }
+    document_problems(schema)
     security = schema["components"].setdefault("securitySchemes", {})
     security["bearer"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     security["apiKey"] = {"type": "apiKey", "in": "header", "name": "X-API-Key"}

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     # Run job/event consumers inside the API process; default: only without Redis.
     embedded_worker: bool | None = None
     worker_concurrency: int = Field(default=2, ge=1, le=64)
+    # A job whose worker has not sent a heartbeat for this long is handed to another.
+    queue_visibility_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    # Content analysis of one file gets this long before it is stopped and recorded failed.
+    analysis_timeout_s: float = Field(default=300.0, gt=0, le=3600)
     cache_max_entries: int = Field(default=10_000, ge=1)
     cache_default_ttl_s: float = Field(default=300.0, gt=0)
 

@@ -8,7 +8,6 @@ may call several services.
 from __future__ import annotations
 
 import hashlib
-import random
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from audotics.config import Settings
 from audotics.infra import migrate
 from audotics.infra.factory import Infra, build_infra
 from audotics.infra.secrets import signing_secret
-from audotics.ml.audio.synth import PITCH_CLASSES, ClipSpec, render_clip
+from audotics.ml.audio import generator
 from audotics.services.catalog import service as catalog
 from audotics.services.catalog.schemas import TrackCreate, Viewer, Visibility
 from audotics.services.playlists import service as playlists
@@ -43,113 +42,16 @@ DEMO_USERS = (
     DemoUser("admin@example.com", "admin", "Keep-It-Running-42", Role.admin),
 )
 
-_GENRES = (
-    ("electronic", "house"),
-    ("electronic", "techno"),
-    ("rock", "indie"),
-    ("pop", "synthpop"),
-    ("jazz", "fusion"),
-    ("hip hop", "lo-fi"),
-    ("ambient", "downtempo"),
-    ("folk", "acoustic"),
-)
-_FIRST = (
-    "Velvet",
-    "Neon",
-    "Silver",
-    "Hollow",
-    "Crimson",
-    "Paper",
-    "Golden",
-    "Quiet",
-    "Electric",
-    "Midnight",
-    "Static",
-    "Amber",
-)
-_SECOND = (
-    "Harbor",
-    "Foxes",
-    "Satellites",
-    "Gardens",
-    "Engines",
-    "Tides",
-    "Lanterns",
-    "Echoes",
-    "Pilots",
-    "Orchards",
-    "Signals",
-    "Rivers",
-)
-_WORDS = (
-    "light",
-    "city",
-    "summer",
-    "falling",
-    "dream",
-    "signal",
-    "ocean",
-    "fire",
-    "glass",
-    "winter",
-    "motion",
-    "shadow",
-    "heart",
-    "radio",
-    "drift",
-    "bloom",
-    "echo",
-    "gravity",
-    "horizon",
-    "velvet",
-    "static",
-    "golden",
-    "midnight",
-    "wander",
-)
-
-
-@dataclass(frozen=True)
-class DemoTrack:
-    artist: str
-    album: str
-    title: str
-    track_number: int
-    genres: tuple[str, ...]
-    clip: ClipSpec
+# Artists, albums and genres come from the generator, which ties each genre to its sound
+# (tempo, groove, timbres, loudness) and each artist to a signature within it.
+DemoTrack = generator.CatalogTrack
 
 
 def demo_catalog(
-    artists: int = 24, albums_per_artist: int = 2, tracks_per_album: int = 5, seed: int = 7
+    artists: int = 30, albums_per_artist: int = 2, tracks_per_album: int = 5, seed: int = 7
 ) -> list[DemoTrack]:
     """A deterministic catalog: the same arguments always give the same tracks."""
-    rng = random.Random(seed)
-    names = [f"{a} {b}" for a in _FIRST for b in _SECOND]
-    rng.shuffle(names)
-    tracks: list[DemoTrack] = []
-    for artist_index in range(artists):
-        artist = names[artist_index]
-        genres = _GENRES[artist_index % len(_GENRES)]
-        base_tempo = rng.uniform(70, 160)
-        for album_index in range(albums_per_artist):
-            album = " ".join(rng.sample(_WORDS, 2)).title()
-            for number in range(1, tracks_per_album + 1):
-                title = " ".join(rng.sample(_WORDS, rng.choice((1, 2, 3)))).title()
-                clip = ClipSpec(
-                    tempo_bpm=round(min(180, max(60, base_tempo + rng.uniform(-12, 12))), 1),
-                    key=rng.choice(PITCH_CLASSES),
-                    mode=rng.choice(("major", "minor")),
-                    seconds=rng.uniform(6, 10),
-                    brightness=rng.random(),
-                    loudness=rng.uniform(0.3, 0.9),
-                    seed=len(tracks),
-                )
-                tracks.append(
-                    DemoTrack(
-                        artist, album, f"{title} {album_index + 1}.{number}", number, genres, clip
-                    )
-                )
-    return tracks
+    return generator.catalog(artists, albums_per_artist, tracks_per_album, seed)
 
 
 async def _ensure_users(infra: Infra, config: AuthConfig) -> dict[str, Viewer]:
@@ -165,9 +67,9 @@ async def _ensure_users(infra: Infra, config: AuthConfig) -> dict[str, Viewer]:
     return viewers
 
 
-def _write_flac(spec: ClipSpec, directory: Path) -> catalog.ReceivedFile:
+def _write_flac(spec: generator.GeneratedClip, directory: Path) -> catalog.ReceivedFile:
     path = directory / f"clip-{spec.seed}.flac"
-    sf.write(path, render_clip(spec), spec.sample_rate, format="FLAC")
+    sf.write(path, generator.render(spec), spec.sample_rate, format="FLAC")
     data = path.read_bytes()
     return catalog.ReceivedFile(path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest())
 

@@ -156,11 +156,47 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
+PROBLEM_CONTENT: dict[str, Any] = {
+    PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}
+}
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {
-        "description": title,
-        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
+    status: {"description": title, "content": PROBLEM_CONTENT}
     for status, (_, title) in _TITLES.items()
     if status in (400, 401, 403, 404, 409, 422)
 }
+
+
+def document_problems(schema: dict[str, Any]) -> None:
+    """Make an OpenAPI document say what errors really look like, whatever each route declared.
+
+    Every 4xx/5xx response is ``application/problem+json`` (a route that only gave a
+    description gets the content; FastAPI's ``application/json`` validation shape goes).
+    Every operation taking parameters or a body can answer 422, and one taking a body
+    413 (the gateway's body-size limit).
+    """
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses: dict[str, Any] = operation["responses"]
+            if operation.get("parameters") or operation.get("requestBody"):
+                responses.setdefault("422", {"description": _TITLES[422][1]})
+            if operation.get("requestBody"):
+                responses.setdefault("413", {"description": _TITLES[413][1]})
+            for code, response in responses.items():
+                if code.startswith(("4", "5")):
+                    response["content"] = PROBLEM_CONTENT

@@ -53,7 +53,9 @@ def build_queue(settings: Settings) -> JobQueue:
     if settings.redis_url:
         from audotics.infra.queue.redis_streams import RedisStreamsJobQueue
 
-        return RedisStreamsJobQueue(settings.redis_url)
+        return RedisStreamsJobQueue(
+            settings.redis_url, visibility_timeout_s=settings.queue_visibility_timeout_s
+        )
     from audotics.infra.queue.memory import MemoryJobQueue
 
     return MemoryJobQueue()

@@ -15,11 +15,11 @@ from fastapi import APIRouter
 
 from audotics.services.personal_data import PersonalDataContributor, contributor_from_module
 
-SERVICES: tuple[str, ...] = ("users", "catalog", "search", "playlists")
+SERVICES: tuple[str, ...] = ("users", "catalog", "search", "playlists", "analytics")
 
 # Services whose service.py provides export_user_data() and delete_user_data().
 # "users" stays first: deletion runs last-registered first, so the account row goes last.
-PERSONAL_DATA: tuple[str, ...] = ("users", "catalog", "playlists")
+PERSONAL_DATA: tuple[str, ...] = ("users", "catalog", "playlists", "analytics")
 
 
 def routers() -> list[APIRouter]:

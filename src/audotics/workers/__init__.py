@@ -22,7 +22,7 @@ from audotics.infra.factory import Infra, build_infra
 logger = logging.getLogger("audotics.workers")
 
 # Filled by the issues that add background work (content analysis, profiling, ...).
-HANDLER_MODULES: tuple[str, ...] = ()
+HANDLER_MODULES: tuple[str, ...] = ("audotics.workers.analysis",)
 
 
 def register_handlers(infra: Infra) -> list[str]:
@@ -57,7 +57,15 @@ class BackgroundWork:
     async def wait(self) -> None:
         await asyncio.gather(*self._tasks)
 
-    async def shutdown(self, timeout_s: float = 30.0) -> None:
+    async def shutdown(self, timeout_s: float | None = None) -> None:
+        """Stop taking work; give in-flight jobs ``timeout_s`` to finish, then abandon them.
+
+        By default 30 s on Redis (an abandoned job is redelivered to another worker) and
+        2 s in-process, where queued jobs die with the process anyway: handlers recover
+        their work at the next start (content analysis re-queues "pending" tracks).
+        """
+        if timeout_s is None:
+            timeout_s = 2.0 if self.infra.queue.backend == "memory" else 30.0
         self.stop.set()
         if not self._tasks:
             return

@@ -35,7 +35,7 @@ def document(
         keywords=keywords,
         popularity=popularity,
         owner_id=owner_id,
-        payload={"title": title},
+        payload={"title": title, "popularity": popularity},
         **features,
     )
 

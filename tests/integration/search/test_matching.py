@@ -24,7 +24,7 @@ async def test_indexed_documents_are_found_with_their_display_data(
     (item,) = body["items"]
     assert item["id"] == str(creep.ref_id) and item["kind"] == "track"
     assert item["title"] == "Creep" and item["subtitle"] == "Radiohead"
-    assert item["payload"] == {"title": "Creep"}
+    assert item["payload"] == {"title": "Creep", "popularity": 0.0}
     assert item["score"] >= 4.0  # a whole-word match
     assert await titles(client, viewer.headers, "police") == ["Karma Police"]
     assert await titles(client, viewer.headers, "nothing-like-it") == []

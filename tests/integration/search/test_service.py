@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from audotics.infra.db import Database
 from audotics.problems import Unprocessable
-from audotics.services.search import service
+from audotics.services.search import service, sqlite_backend
 from audotics.services.search.schemas import DocumentKind, SearchQuery
 from tests.integration.search.support import document
 
@@ -95,3 +95,21 @@ async def test_a_genre_without_words_is_unprocessable(db: Database) -> None:
     async with db.session() as session:
         with pytest.raises(Unprocessable):
             await service.search(session, SearchQuery(genre="--"), None)
+
+
+async def test_ranking_holds_without_sqlite_math_functions(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Some SQLite builds lack ln(): relevance then orders directly, without bands.
+    monkeypatch.setattr(sqlite_backend, "has_math_functions", lambda: False)
+    async with db.session() as session:
+        await service.index_documents(
+            session,
+            [
+                document("Tapes", keywords="glass", popularity=9),
+                document("Glass", popularity=1),
+                document("Sand", subtitle="Glass", popularity=5),
+            ],
+        )
+
+    assert await _titles(db, SearchQuery(text="glass")) == ["Glass", "Sand", "Tapes"]

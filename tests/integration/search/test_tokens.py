@@ -6,8 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audotics.services.search import tokens
+from audotics.services.search.models import float32, rank_key_of
 from audotics.services.search.query_plan import (
     ALL_WORDS,
+    BROWSE,
     PHRASE,
     PREFIX,
     TYPO,
@@ -15,6 +17,7 @@ from audotics.services.search.query_plan import (
     QueryWord,
     SearchPlan,
     parse_words,
+    shape_of,
 )
 from audotics.services.search.schemas import SearchFilters
 
@@ -49,16 +52,23 @@ def test_edit_distance_counts_a_transposition_once() -> None:
     assert tokens.edit_distance("abc", "abcdef", 1) == 2  # capped at limit + 1
 
 
-def test_tier_checks_skip_what_cannot_differ() -> None:
+def test_tiers_skip_conditions_that_cannot_hold_different_rows() -> None:
     def plan(*words: QueryWord) -> SearchPlan:
         return SearchPlan(words, SearchFilters(), None, None, 20, 0)
 
     one = QueryWord("beat", prefix=True)
-    assert plan(one).tier_checks() == ([(Check.all_words, PHRASE)], PREFIX)
+    assert plan(one).tiers() == [(Check.all_words, PHRASE), (Check.broad, PREFIX)]
     typo = QueryWord("beat", prefix=True, typos=("heat",))
-    assert plan(typo).tier_checks() == ([(Check.all_words, PHRASE), (Check.prefix, PREFIX)], TYPO)
+    assert plan(typo).tiers() == [
+        (Check.all_words, PHRASE),
+        (Check.prefix, PREFIX),
+        (Check.broad, TYPO),
+    ]
     two = (QueryWord("abbey", prefix=False), QueryWord("r", prefix=False))
-    assert plan(*two).tier_checks() == ([(Check.phrase, PHRASE)], ALL_WORDS)
+    assert plan(*two).tiers() == [(Check.phrase, PHRASE), (Check.broad, ALL_WORDS)]
+    assert plan().tiers() == []
+    assert shape_of(plan(typo), has_ln=True).broad_tier == TYPO
+    assert shape_of(plan(), has_ln=True).broad_tier == BROWSE
 
 
 words_ = st.text(alphabet="abcdefghij", min_size=3, max_size=12)
@@ -90,3 +100,14 @@ def test_one_or_two_edits_of_a_long_word_are_found(word: str, edits: list[tuple[
     distance = tokens.edit_distance(typed, word, 2)
     if distance <= tokens.typo_budget(typed) and tokens.is_vocabulary_term(word):
         assert tokens.term_variants(word) & tokens.query_variants(typed)
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=st.floats(min_value=0.0, allow_nan=False), b=st.floats(min_value=0.0, allow_nan=False))
+def test_rank_keys_sort_like_the_stored_popularity(a: float, b: float) -> None:
+    assert 0 <= rank_key_of(a) < 2**31  # fits the FTS5 rowid's upper half
+    if float32(a) < float32(b):
+        assert rank_key_of(a) < rank_key_of(b)
+    if float32(a) == float32(b):
+        assert rank_key_of(a) == rank_key_of(b)
+    assert rank_key_of(-0.0) == rank_key_of(0.0) == 0

@@ -152,7 +152,7 @@ async def test_export_has_every_section_and_no_secrets(
     assert response.headers["cache-control"] == "no-store"
     document = response.json()
     assert document["user_id"] == str(alice.id)
-    assert set(document["sections"]) == {"users", "catalog", "playlists", "notes"}
+    assert set(document["sections"]) == {*registry.PERSONAL_DATA, "notes"}
     section = document["sections"]["users"]
     assert section["profile"]["username"] == "alice"
     assert section["profile"]["email"] == alice.email

@@ -17,6 +17,7 @@ from audotics.gateway.errors import PROBLEM_RESPONSES
 from audotics.gateway.pagination import Page
 from audotics.services.catalog import service
 from audotics.services.catalog.audio_api import router as audio_router
+from audotics.services.catalog.features_api import router as features_router
 from audotics.services.catalog.schemas import (
     AlbumCreate,
     AlbumOut,
@@ -34,6 +35,7 @@ from audotics.services.catalog.shared_api import (
     json_with_etag,
     page_of,
 )
+from audotics.services.catalog.similar_api import router as similar_router
 from audotics.services.catalog.tracks_api import router as tracks_router
 
 router = APIRouter(tags=["catalog"], responses=PROBLEM_RESPONSES)
@@ -188,3 +190,5 @@ async def list_genres(
 
 router.include_router(tracks_router)
 router.include_router(audio_router)
+router.include_router(features_router)
+router.include_router(similar_router)

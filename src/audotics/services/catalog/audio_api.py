@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audotics.gateway.auth import AuthConfigDep, CurrentUser, OptionalUser
-from audotics.gateway.deps import ObjectsDep, SessionDep, SettingsDep
+from audotics.gateway.deps import InfraDep, ObjectsDep, SessionDep, SettingsDep
 from audotics.gateway.errors import PROBLEM_RESPONSES
 from audotics.problems import NotFound, Unauthorized
 from audotics.services.catalog import service, signing
@@ -90,16 +90,17 @@ async def put_audio(
     session: SessionDep,
     objects: ObjectsDep,
     settings: SettingsDep,
+    infra: InfraDep,
 ) -> TrackOut:
     """The body is the audio file (WAV, FLAC, Ogg Vorbis/Opus or MP3), checked by content.
 
     Replaces any earlier audio, sets the duration from the decoded audio and
-    marks the track for analysis.
+    queues its analysis (`GET /tracks/{id}/features` once `analysis_status` is done).
     """
     await _authorise_upload(session, identity, track_id)
     async with receive_raw(request, settings.max_upload_bytes) as upload:
         return await service.store_track_audio(
-            session, objects, viewer_of(identity), track_id, upload
+            session, objects, viewer_of(identity), track_id, upload, jobs=infra.queue
         )
 
 
@@ -117,12 +118,13 @@ async def post_audio(
     session: SessionDep,
     objects: ObjectsDep,
     settings: SettingsDep,
+    infra: InfraDep,
 ) -> TrackOut:
     """Like `PUT`, for browser forms: the audio is the `file` field."""
     await _authorise_upload(session, identity, track_id)
     async with receive_multipart(request, settings.max_upload_bytes) as upload:
         return await service.store_track_audio(
-            session, objects, viewer_of(identity), track_id, upload
+            session, objects, viewer_of(identity), track_id, upload, jobs=infra.queue
         )
 
 

@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from audotics.infra.db import utcnow
 from audotics.infra.objects.base import ObjectNotFound, ObjectStore, ObjectStoreError
+from audotics.infra.queue.base import JobQueue
 from audotics.problems import NotFound, ServiceUnavailable
-from audotics.services.catalog import indexing, repository
+from audotics.services.catalog import analysis, indexing, repository
 from audotics.services.catalog.audio import probe_audio
 from audotics.services.catalog.convert import track_out
-from audotics.services.catalog.models import ANALYSIS_NONE, ANALYSIS_PENDING, Track
+from audotics.services.catalog.models import ANALYSIS_NONE, Track
 from audotics.services.catalog.resolve import editable_track, visible_track
 from audotics.services.catalog.schemas import TrackOut, Viewer
 from audotics.services.search.schemas import DocumentKind
@@ -82,13 +83,18 @@ def audio_key(track_id: uuid.UUID, sha256: str, extension: str) -> str:
     return f"audio/{track_id}/{sha256}.{extension}"
 
 
-async def on_audio_stored(session: AsyncSession, track: Track) -> None:
-    """Hook run in the transaction that stores new audio for ``track``.
+async def on_audio_stored(
+    session: AsyncSession, track: Track, jobs: JobQueue | None = None
+) -> None:
+    """Hook run in the transaction that stores new audio for ``track``, before its commit.
 
-    It only records that analysis is due; the content-analysis work will
-    enqueue its job from here.
+    Records that analysis is due and, given ``jobs``, enqueues the "audio.analyze" job
+    (a queue failure is a 503 and the whole upload rolls back). Without ``jobs`` the
+    track waits as "pending" for `audotics analyze --all` or an embedded start-up sweep.
     """
-    track.analysis_status = ANALYSIS_PENDING
+    analysis.mark_pending(track)
+    if jobs is not None:
+        await analysis.request_analysis(jobs, track)
 
 
 async def store_track_audio(
@@ -97,10 +103,13 @@ async def store_track_audio(
     viewer: Viewer,
     track_id: uuid.UUID,
     upload: ReceivedFile,
+    *,
+    jobs: JobQueue | None = None,
 ) -> TrackOut:
     """Validate ``upload``, store it and point the track at it; commits.
 
     Raises 415/422 before anything is stored when the file is not audio we accept.
+    Given ``jobs``, the analysis job is enqueued before the commit (see on_audio_stored).
     """
     probed = await asyncio.to_thread(probe_audio, upload.path)
     key = audio_key(track_id, upload.sha256, probed.format.extension)
@@ -122,7 +131,7 @@ async def store_track_audio(
         track.duration_s = round(probed.duration_s, 3)
         track.updated_at = utcnow()
         await repository.delete_features(session, track.id)  # they described the old audio
-        await on_audio_stored(session, track)
+        await on_audio_stored(session, track, jobs)
         await session.flush()
         await indexing.index_tracks(session, [track])
         result = track_out(track)

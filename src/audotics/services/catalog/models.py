@@ -121,6 +121,9 @@ class Track(TimestampMixin, Base):
         DateTime(timezone=True), nullable=True
     )
     analysis_status: Mapped[str] = mapped_column(String(16), default=ANALYSIS_NONE)
+    # Why the last analysis attempt failed, and attempts since the audio was stored.
+    analysis_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    analysis_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     artist: Mapped[Artist] = relationship(lazy="raise")
     album: Mapped[Album | None] = relationship(lazy="raise")
@@ -141,7 +144,7 @@ class TrackAudioFeatures(Base):
     track_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("tracks.id", ondelete="CASCADE"), primary_key=True
     )
-    analysis_version: Mapped[str] = mapped_column(String(32))
+    analysis_version: Mapped[str] = mapped_column(String(32), index=True)
     tempo_bpm: Mapped[float | None] = mapped_column(Float, nullable=True)
     tempo_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     key: Mapped[str | None] = mapped_column(String(3), nullable=True)
@@ -167,4 +170,4 @@ class TrackAudioFeatures(Base):
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     # Which part of the audio was analysed, e.g. {"offset_s": 30.0, "duration_s": 60.0}.
     window: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    analysed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    analysed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -18,16 +17,10 @@ from pydantic import (
     model_validator,
 )
 
-from audotics.services.catalog.naming import GENRE_MAX, NAME_MAX, has_control_characters
+from audotics.fields import NOT_NULL, UtcDatetime, single_line
+from audotics.services.catalog.naming import GENRE_MAX, NAME_MAX
 
 ISRC_PATTERN = re.compile(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}")
-
-
-def _no_control_characters(text: str) -> str:
-    # PostgreSQL rejects NUL in text; the rest would only corrupt display.
-    if has_control_characters(text):
-        raise ValueError("must not contain control characters")
-    return text
 
 
 def _reject_nulls(model: BaseModel, *fields: str) -> None:
@@ -35,11 +28,6 @@ def _reject_nulls(model: BaseModel, *fields: str) -> None:
     for field in fields:
         if field in model.model_fields_set and getattr(model, field) is None:
             raise ValueError(f"{field} cannot be null")
-
-
-def _as_utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns; they are stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _normalize_isrc(value: str) -> str:
@@ -52,15 +40,14 @@ def _normalize_isrc(value: str) -> str:
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX),
-    AfterValidator(_no_control_characters),
+    AfterValidator(single_line),
 ]
 GenreName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=GENRE_MAX),
-    AfterValidator(_no_control_characters),
+    AfterValidator(single_line),
 ]
 Isrc = Annotated[str, StringConstraints(max_length=20), AfterValidator(_normalize_isrc)]
-UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 ReleaseYear = Annotated[int, Field(ge=1000, le=2999)]
 Genres = Annotated[list[GenreName], Field(max_length=20)]
 
@@ -123,8 +110,8 @@ class ArtistCreate(BaseModel):
 class ArtistUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
-    genres: Genres | None = None
+    name: Annotated[Name | None, NOT_NULL] = None
+    genres: Annotated[Genres | None, NOT_NULL] = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> ArtistUpdate:
@@ -161,8 +148,8 @@ class AlbumCreate(BaseModel):
 class AlbumUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: Name | None = None
-    artist_id: uuid.UUID | None = None
+    title: Annotated[Name | None, NOT_NULL] = None
+    artist_id: Annotated[uuid.UUID | None, NOT_NULL] = None
     release_year: ReleaseYear | None = None
 
     @model_validator(mode="after")
@@ -217,15 +204,15 @@ class TrackUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Name | None = None
-    artist_id: uuid.UUID | None = None
-    artist: Name | None = None
+    title: Annotated[Name | None, NOT_NULL] = None
+    artist_id: Annotated[uuid.UUID | None, NOT_NULL] = None
+    artist: Annotated[Name | None, NOT_NULL] = None
     album_id: uuid.UUID | None = None
     album: Name | None = None
     duration_s: float | None = Field(default=None, gt=0, le=24 * 3600)
     track_number: int | None = Field(default=None, ge=1, le=9999)
     isrc: Isrc | None = None
-    genres: Genres | None = None
+    genres: Annotated[Genres | None, NOT_NULL] = None
 
     @model_validator(mode="after")
     def _references(self) -> TrackUpdate:

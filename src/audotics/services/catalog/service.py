@@ -20,6 +20,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audotics.infra.db import utcnow
 from audotics.infra.objects.base import ObjectStore, ObjectStoreError
 from audotics.services.catalog import indexing, repository
+from audotics.services.catalog.analysis import (
+    ANALYSIS_MAX_ATTEMPTS,
+    ANALYZE_JOB,
+    ANALYZED_EVENT,
+    Begin,
+    InvalidFeatures,
+    analysis_job_payload,
+    analysis_state,
+    begin_analysis,
+    pending_analysis,
+    record_analysis_failure,
+    request_analysis,
+    store_analysis,
+    tracks_needing_analysis,
+)
 from audotics.services.catalog.convert import track_out, track_summary
 from audotics.services.catalog.crud import (
     create_album,
@@ -38,6 +53,14 @@ from audotics.services.catalog.crud import (
     update_album,
     update_artist,
     update_track,
+)
+from audotics.services.catalog.features import (
+    SoundEmbedding,
+    analysed_tracks,
+    get_track_features,
+    sound_embeddings,
+    sound_embeddings_watermark,
+    sound_seed,
 )
 from audotics.services.catalog.media import (
     AudioSource,
@@ -67,9 +90,19 @@ from audotics.services.catalog.schemas import (
 from audotics.services.search.schemas import DocumentKind
 
 __all__ = [
+    "ANALYSIS_MAX_ATTEMPTS",
+    "ANALYZED_EVENT",
+    "ANALYZE_JOB",
     "AudioSource",
+    "Begin",
+    "InvalidFeatures",
     "ReceivedFile",
+    "SoundEmbedding",
+    "analysed_tracks",
+    "analysis_job_payload",
+    "analysis_state",
     "audio_source",
+    "begin_analysis",
     "create_album",
     "create_artist",
     "create_track",
@@ -88,15 +121,24 @@ __all__ = [
     "get_artist",
     "get_editable_track",
     "get_track",
+    "get_track_features",
     "get_tracks",
     "list_albums",
     "list_artists",
     "list_genres",
     "list_tracks",
     "on_audio_stored",
+    "pending_analysis",
     "purge_orphaned_audio",
+    "record_analysis_failure",
+    "request_analysis",
+    "sound_embeddings",
+    "sound_embeddings_watermark",
+    "sound_seed",
+    "store_analysis",
     "store_track_audio",
     "track_visible",
+    "tracks_needing_analysis",
     "update_album",
     "update_artist",
     "update_track",
@@ -165,6 +207,25 @@ async def find_or_create_track(
     await session.flush()
     await indexing.index_tracks(session, [track])
     return track_summary(track)
+
+
+async def add_artist_genres(
+    session: AsyncSession, artist_id: uuid.UUID, names: Sequence[str]
+) -> list[str]:
+    """Add genres (found or created by normalised name) to an artist, keeping its others.
+
+    For importers (tags as genres). Returns the artist's genre names; an unknown
+    artist or an empty name is a 422 problem.
+    """
+    artist = await referenced_artist(session, artist_id)
+    have = {genre.id for genre in artist.genres}
+    added = [genre for genre in await genres_named(session, names) if genre.id not in have]
+    if added:
+        artist.genres = [*artist.genres, *added]
+        artist.updated_at = utcnow()
+        await session.flush()
+        await indexing.index_artist(session, artist)
+    return sorted(genre.name for genre in artist.genres)
 
 
 async def find_track(session: AsyncSession, *, artist: str, title: str) -> TrackSummary | None:

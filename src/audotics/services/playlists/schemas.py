@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 import uuid
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -17,6 +15,8 @@ from pydantic import (
     model_validator,
 )
 
+from audotics.fields import NOT_NULL, UtcDatetime, multi_line, single_line
+from audotics.fields import as_utc as as_utc  # re-exported for the service
 from audotics.services.catalog.schemas import TrackSummary
 from audotics.services.playlists.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH
 
@@ -24,37 +24,14 @@ MAX_ITEMS_PER_PLAYLIST = 10_000
 MAX_TRACKS_PER_REQUEST = 500
 MAX_COLLABORATORS = 100
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_BUT_LINE_BREAKS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-def _single_line(text: str) -> str:
-    # PostgreSQL rejects NUL in text; other control characters only corrupt display.
-    if _CONTROL.search(text):
-        raise ValueError("must not contain control characters")
-    return text
-
-
-def _printable(text: str) -> str:
-    if _CONTROL_BUT_LINE_BREAKS.search(text):
-        raise ValueError("must not contain control characters other than line breaks and tabs")
-    return text
-
-
-def as_utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns; they are stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 
 PlaylistName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH),
-    AfterValidator(_single_line),
+    AfterValidator(single_line),
 ]
 Description = Annotated[
-    str, StringConstraints(max_length=DESCRIPTION_MAX_LENGTH), AfterValidator(_printable)
+    str, StringConstraints(max_length=DESCRIPTION_MAX_LENGTH), AfterValidator(multi_line)
 ]
 PlaylistKind = Literal["manual", "generated"]
 
@@ -78,11 +55,11 @@ class PlaylistCreate(BaseModel):
 class PlaylistUpdate(BaseModel):
     """Fields to change; at least one. Only the owner may change them."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
-    name: PlaylistName | None = None
-    description: Description | None = None
-    is_public: bool | None = None
+    name: Annotated[PlaylistName | None, NOT_NULL] = None
+    description: Annotated[Description | None, NOT_NULL] = None
+    is_public: Annotated[bool | None, NOT_NULL] = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> PlaylistUpdate:

@@ -45,9 +45,12 @@ async def search(
 ) -> Page[SearchHit]:
     """Full-text search with prefix matching and typo tolerance, plus audio-feature filters.
 
+    Every word must match (in the title, the artist or the keywords); the last
+    one may be unfinished; words of 4+ letters may hold one typo, 8+ letters two.
     Ranking: the words as a phrase, then all words anywhere, then the last word
     completed, then with typos; within each, title matches before artist and
     keyword matches, then popularity. Only public items and your own are found.
+    Without words, filters browse by popularity; with neither, nothing is found.
     """
     query = SearchQuery(
         **params.model_dump(exclude={"q"}), text=params.q, limit=page.limit, offset=page.offset

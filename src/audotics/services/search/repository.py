@@ -10,7 +10,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audotics.services.search import postgres_backend, sqlite_backend
+from audotics.services.search import postgres_backend, query_plan, sqlite_backend
 from audotics.services.search.query_plan import FoundRow, SearchPlan, docs
 
 _UPSERT_BATCH = 500
@@ -21,6 +21,7 @@ _UPDATED_ON_CONFLICT = (
     "keywords",
     "owner_id",
     "popularity",
+    "rank_key",
     "payload",
     "tempo_bpm",
     "key",
@@ -56,5 +57,6 @@ async def delete_documents(session: AsyncSession, kind: str, ref_ids: Sequence[u
 
 async def find(session: AsyncSession, plan: SearchPlan) -> tuple[list[FoundRow], int]:
     if dialect_of(session) == "postgresql":
-        return await postgres_backend.search(session, plan)
-    return await sqlite_backend.search(session, plan)
+        return await query_plan.search(session, postgres_backend.BACKEND, plan)
+    has_ln = sqlite_backend.has_math_functions()
+    return await query_plan.search(session, sqlite_backend.BACKEND, plan, has_ln)

@@ -141,7 +141,8 @@ class SearchHit(BaseModel):
     subtitle: str
     score: float = Field(
         description="Match tier (4 phrase, 3 all words, 2 prefix, 1 typo, 0 browse) plus "
-        "relevance in [0, 1); compare within one response only"
+        "relevance in [0, 1); compare within one response only. Past each tier's 100 most "
+        "popular matches, results follow by popularity with the broadest tier's score."
     )
     payload: dict[str, Any]
 

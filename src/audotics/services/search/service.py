@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audotics.infra.db import utcnow
 from audotics.problems import Unprocessable
 from audotics.services.search import repository, vocabulary
+from audotics.services.search.models import float32, rank_key_of
 from audotics.services.search.query_plan import (
     QueryWord,
     SearchPlan,
@@ -52,7 +53,8 @@ def _row(doc: SearchDocument) -> dict[str, Any]:
         "subtitle": _clean(doc.subtitle),
         "keywords": _clean(doc.keywords),
         "owner_id": doc.owner_id,
-        "popularity": doc.popularity,
+        "popularity": float32(doc.popularity),
+        "rank_key": rank_key_of(doc.popularity),
         "payload": doc.payload,
         "tempo_bpm": doc.tempo_bpm,
         "key": _optional(doc.key, canonical_key),

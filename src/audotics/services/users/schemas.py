@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import unicodedata
 import uuid
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -19,6 +17,8 @@ from pydantic import (
     field_validator,
 )
 
+from audotics.fields import NOT_NULL, MultiLineText, StorableText, UtcDatetime, single_line
+
 USERNAME_PATTERN = r"^[a-z0-9_-]{3,32}$"
 
 Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
@@ -28,35 +28,10 @@ PREFERENCES_MAX_DEPTH = 8
 MAX_ACTIVE_API_KEYS = 25
 
 
-def _storable(value: str) -> str:
-    # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded as UTF-8:
-    # both would otherwise fail deep in the driver as a 500.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    return value
-
-
-def _single_line(value: str) -> str:
-    value = _storable(value).strip()
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise ValueError("must not contain control characters or line breaks")
-    return value
-
-
-def _multi_line(value: str) -> str:
-    value = _storable(value)
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-StorableText = Annotated[str, AfterValidator(_storable)]
-SingleLineText = Annotated[str, AfterValidator(_single_line)]
-MultiLineText = Annotated[str, AfterValidator(_multi_line)]
+# Display text is trimmed, so "   " is as empty as "" (length limits apply after trimming).
+SingleLineText = Annotated[
+    str, StringConstraints(strip_whitespace=True), AfterValidator(single_line)
+]
 
 
 def _json_depth(value: Any) -> int:
@@ -157,7 +132,7 @@ class UserPublic(BaseModel):
     username: str
     display_name: str
     bio: str
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class UserPrivate(UserPublic):
@@ -166,14 +141,16 @@ class UserPrivate(UserPublic):
     email: str
     role: Role
     preferences: dict[str, Any]
-    updated_at: datetime
+    updated_at: UtcDatetime
 
 
 class ProfileUpdate(_NoNulls):
-    display_name: SingleLineText | None = Field(default=None, min_length=1, max_length=100)
-    bio: MultiLineText | None = Field(default=None, max_length=1000)
-    email: EmailStr | None = None
-    preferences: Preferences | None = Field(
+    display_name: Annotated[SingleLineText | None, NOT_NULL] = Field(
+        default=None, min_length=1, max_length=100
+    )
+    bio: Annotated[MultiLineText | None, NOT_NULL] = Field(default=None, max_length=1000)
+    email: Annotated[EmailStr | None, NOT_NULL] = None
+    preferences: Annotated[Preferences | None, NOT_NULL] = Field(
         default=None,
         description=f"Replaces the stored object; at most {PREFERENCES_MAX_BYTES} bytes of JSON",
     )
@@ -207,9 +184,9 @@ class ApiKeyOut(BaseModel):
     id: uuid.UUID
     name: str
     prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: UtcDatetime
+    last_used_at: UtcDatetime | None
+    revoked_at: UtcDatetime | None
 
 
 class ApiKeyCreated(ApiKeyOut):
@@ -230,13 +207,13 @@ class UserAdminView(BaseModel):
     display_name: str
     role: Role
     is_active: bool
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
 
 class AdminUserUpdate(_NoNulls):
-    role: Role | None = None
-    is_active: bool | None = None
+    role: Annotated[Role | None, NOT_NULL] = None
+    is_active: Annotated[bool | None, NOT_NULL] = None
 
 
 # --- authentication -----------------------------------------------------------------------

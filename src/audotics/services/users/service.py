@@ -8,6 +8,7 @@ composition roots call.
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from audotics.config import Settings
 from audotics.problems import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from audotics.services.users import repository, security
 from audotics.services.users.models import RefreshToken, User
-from audotics.services.users.schemas import Identity, Role, SignUp, TokenPair
+from audotics.services.users.schemas import USERNAME_PATTERN, Identity, Role, SignUp, TokenPair
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,10 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
 
 
 async def get_user_by_username(session: AsyncSession, username: str) -> User:
+    # A name that cannot be a username names nobody. Checked before querying: PostgreSQL
+    # cannot even compare text holding NUL, which a URL path delivers as %00.
+    if not re.fullmatch(USERNAME_PATTERN, username.lower()):
+        raise NotFound(f"No user named {username!r}.")
     user = await repository.user_by_username(session, username)
     if user is None or not user.is_active:
         raise NotFound(f"No user named {username!r}.")

@@ -1,0 +1,1 @@
+"""Bodies of `audotics` sub-commands too long for cli.py; cli.py wires them."""

@@ -1,0 +1,167 @@
+"""Integrated loudness (ITU-R BS.1770-4) and loudness range (EBU Tech 3342).
+
+Measurement works in two steps so that decoding can do the expensive part on
+the original multichannel signal, before mixdown and resampling:
+
+1. ``power_steps``: each channel is K-weighted (a high shelf and the RLB
+   high-pass, coefficients derived for the actual sample rate as libebur128
+   does, which reproduces the standard's 48 kHz coefficients), squared, and
+   averaged over consecutive 100 ms steps; channels are summed with the BS.1770
+   weights (1.0 for L/R/C, 1.41 for surrounds, LFE excluded).
+2. ``integrated_loudness`` and ``loudness_range`` work on those steps only: a
+   400 ms gating block with 75 % overlap is four consecutive steps, an EBU
+   short-term 3 s block (10 Hz) is thirty.
+
+Gating: blocks below -70 LUFS are dropped (absolute gate), then blocks more
+than 10 LU (integrated) or 20 LU (range) below the power mean of the rest.
+Digital silence has no loudness: both return None.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy.signal import sosfilt
+
+STEP_S = 0.1  # gating blocks and short-term windows are whole numbers of these
+BLOCK_STEPS = 4  # 400 ms momentary block, 75 % overlap
+SHORT_TERM_STEPS = 30  # 3 s short-term block for the loudness range
+ABSOLUTE_GATE_LUFS = -70.0
+RELATIVE_GATE_LU = -10.0
+RANGE_RELATIVE_GATE_LU = -20.0
+_DENORMAL_GUARD = 1e-9
+_OFFSET = -0.691  # BS.1770: makes a 997 Hz full-scale sine on one channel read -3.01 LUFS
+
+
+@dataclass(frozen=True)
+class Loudness:
+    integrated_lufs: float | None  # None for digital silence
+    range_lu: float | None  # None for silence or less than 3 s of audio
+
+
+@lru_cache(maxsize=32)
+def k_weighting_sos(sample_rate: int) -> np.ndarray:
+    """Second-order sections of the K-weighting pre-filter and RLB high-pass at ``sample_rate``."""
+    if sample_rate <= 0:
+        raise ValueError(f"sample rate must be positive, got {sample_rate}")
+    # Stage 1: high shelf (+4 dB above ~1.7 kHz), modelling the head's acoustic effect.
+    f0, gain_db, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
+    k = math.tan(math.pi * f0 / sample_rate)
+    vh = 10.0 ** (gain_db / 20.0)
+    vb = vh**0.4996667741545416
+    a0 = 1.0 + k / q + k * k
+    shelf = [
+        (vh + vb * k / q + k * k) / a0,
+        2.0 * (k * k - vh) / a0,
+        (vh - vb * k / q + k * k) / a0,
+        1.0,
+        2.0 * (k * k - 1.0) / a0,
+        (1.0 - k / q + k * k) / a0,
+    ]
+    # Stage 2: RLB weighting, a second-order high-pass at ~38 Hz.
+    f0, q = 38.13547087602444, 0.5003270373238773
+    k = math.tan(math.pi * f0 / sample_rate)
+    a0 = 1.0 + k / q + k * k
+    highpass = [1.0, -2.0, 1.0, 1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0]
+    return np.array([shelf, highpass], dtype=np.float64)
+
+
+def channel_weights(channels: int) -> np.ndarray:
+    """BS.1770 weights in WAV/FLAC channel order; 5.0 and 5.1 weight surrounds, 5.1 drops LFE."""
+    if channels == 5:  # L R C Ls Rs
+        return np.array([1.0, 1.0, 1.0, 1.41, 1.41])
+    if channels == 6:  # L R C LFE Ls Rs
+        return np.array([1.0, 1.0, 1.0, 0.0, 1.41, 1.41])
+    return np.ones(channels)
+
+
+def power_steps(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Channel-weighted K-weighted mean square of each consecutive 100 ms of ``samples``.
+
+    ``samples`` is ``(n,)`` or ``(n, channels)``. The tail shorter than a step is
+    dropped, except that a signal shorter than one step yields one partial step.
+    """
+    data = np.asarray(samples)
+    if data.ndim == 1:
+        data = data[:, None]
+    if data.ndim != 2 or data.shape[0] == 0:
+        return np.zeros(0)
+    # Filter each channel as one contiguous row. Float32 filtering is twice as fast and
+    # within 0.001 LU of float64 (measured down to -60 LUFS, 40 Hz tones included);
+    # the sums over steps are taken in float64.
+    # The tiny DC offset keeps the filter states out of subnormal numbers in digital
+    # silence, which would otherwise make the recursion some 40 times slower; the RLB
+    # high-pass removes it again (its effect on loudness is below 1e-5 LU).
+    channels = np.empty((data.shape[1], data.shape[0]), dtype=np.float32)
+    np.add(data.T, np.float32(_DENORMAL_GUARD), out=channels, casting="unsafe")
+    filtered = sosfilt(k_weighting_sos(sample_rate).astype(np.float32), channels, axis=1)
+    np.square(filtered, out=filtered)
+    weights = channel_weights(filtered.shape[0]).astype(np.float32)
+    weighted = filtered[0] if filtered.shape[0] == 1 else weights @ filtered
+    step = sample_rate * STEP_S
+    count = int(weighted.size // step)
+    if count == 0:
+        return np.array([float(weighted.mean(dtype=np.float64))])
+    if float(step).is_integer():
+        length = int(step)
+        return (
+            weighted[: count * length].reshape(count, length).sum(axis=1, dtype=np.float64) / step
+        )
+    # Rates that are not a multiple of 10 Hz: integer bounds, as close as they can be.
+    bounds = np.round(np.arange(count + 1) * step).astype(np.int64)
+    cumulative = np.concatenate(([0.0], np.cumsum(weighted, dtype=np.float64)))
+    return np.diff(cumulative[bounds]) / np.diff(bounds)
+
+
+def _to_lufs(power: np.ndarray | float) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return _OFFSET + 10.0 * np.log10(np.asarray(power, dtype=np.float64))
+
+
+def _block_powers(steps: np.ndarray, length: int) -> np.ndarray:
+    """Mean power of every run of ``length`` consecutive steps (hop one step)."""
+    if steps.size < length:
+        return np.zeros(0)
+    cumulative = np.concatenate(([0.0], np.cumsum(steps)))
+    return (cumulative[length:] - cumulative[:-length]) / length
+
+
+def integrated_loudness(steps: np.ndarray) -> float | None:
+    """Gated integrated loudness in LUFS; a signal shorter than a block counts as one block."""
+    steps = np.asarray(steps, dtype=np.float64)
+    if steps.size == 0:
+        return None
+    blocks = _block_powers(steps, BLOCK_STEPS)
+    if blocks.size == 0:
+        blocks = np.array([steps.mean()])
+    gated = blocks[_to_lufs(blocks) > ABSOLUTE_GATE_LUFS]
+    if gated.size == 0:
+        return None
+    relative_gate = float(_to_lufs(gated.mean())) + RELATIVE_GATE_LU
+    gated = gated[_to_lufs(gated) > relative_gate]
+    return float(_to_lufs(gated.mean()))
+
+
+def loudness_range(steps: np.ndarray) -> float | None:
+    """EBU Tech 3342 loudness range (10th to 95th percentile of gated short-term loudness), LU."""
+    blocks = _block_powers(np.asarray(steps, dtype=np.float64), SHORT_TERM_STEPS)
+    loudness = _to_lufs(blocks)
+    gated = blocks[loudness > ABSOLUTE_GATE_LUFS]
+    if gated.size == 0:
+        return None
+    relative_gate = float(_to_lufs(gated.mean())) + RANGE_RELATIVE_GATE_LU
+    kept = _to_lufs(gated[_to_lufs(gated) > relative_gate])
+    low, high = np.percentile(kept, [10.0, 95.0])
+    return float(max(0.0, high - low))
+
+
+def loudness_from_steps(steps: np.ndarray) -> Loudness:
+    return Loudness(integrated_lufs=integrated_loudness(steps), range_lu=loudness_range(steps))
+
+
+def measure_loudness(samples: np.ndarray, sample_rate: int) -> Loudness:
+    """Loudness of ``(n,)`` or ``(n, channels)`` samples at their own rate (before any mixdown)."""
+    return loudness_from_steps(power_steps(samples, sample_rate))

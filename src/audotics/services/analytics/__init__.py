@@ -1,0 +1,1 @@
+"""Analytics service: listening history, statistics, interaction aggregates, follows."""

@@ -1,0 +1,1 @@
+"""Recommendation-engine core: parsers, CF, evaluation."""
