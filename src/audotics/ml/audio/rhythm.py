@@ -12,10 +12,13 @@
    subdivisions are weaker than beats, half-time skips real beats), whether the
    bass band hits beats 1 and 3 while the mid/high bands answer on 2 and 4 (a
    backbeat), its autocorrelation at one and half a period, and its tempo (a
-   log-quadratic prior). A linear score over these picks the beat; its weights
-   were fitted (conditional logit) on rendered sets with known tempo -- the
-   project's generator and MIDI pieces rendered through a General MIDI soundfont
-   -- by ``tests/unit/audio_estimators/fit_models.py``, which prints them.
+   log-quadratic prior); each feature enters twice, once scaled by how periodic
+   the high band is, since drums and legato music mark the beat differently. A
+   linear score over these picks the beat (an even click track, whose subdivisions
+   are as strong as its beats, takes the faster level). The weights were fitted
+   (a conditional logit) on rendered sets with known tempo -- the project's
+   generator and MIDI pieces rendered through a General MIDI soundfont -- by
+   ``tests/unit/audio_estimators/fit_models.py``, which prints them.
 
 Band envelopes come from ``band_onsets(spectrum)`` (the shared mel spectrum, no
 new STFT); without them the estimator uses the single envelope and a weaker
@@ -104,6 +107,7 @@ def band_onsets(spectrum: Spectrum) -> np.ndarray:
 
 
 def band_onsets_from_mel_db(mel_db: np.ndarray) -> np.ndarray:
+    """``band_onsets`` from a ``[40, frames]`` mel spectrum in dB (``Spectrum.mel_db``)."""
     mel_db = np.asarray(mel_db, dtype=np.float64)
     rise = np.zeros_like(mel_db)
     if mel_db.shape[1] > 1:
