@@ -13,6 +13,7 @@ from audotics.ml.audio import decode
 from audotics.ml.audio.analysis import analyze_file
 from audotics.ml.audio.decode import AudioDecodeError, decode_array, decode_bytes, decode_file
 from audotics.ml.audio.types import ANALYSIS_SAMPLE_RATE
+from tests.support.servers import unavailable
 
 FORMATS = {
     "wav": ("WAV", "PCM_16", 44_100),
@@ -37,7 +38,7 @@ def dominant_frequency(samples: np.ndarray, sample_rate: int) -> float:
 def test_each_format_decodes_to_mono_at_the_analysis_rate(tmp_path: Path, extension: str) -> None:
     container, subtype, rate = FORMATS[extension]
     if container not in sf.available_formats():
-        pytest.skip(f"libsndfile {sf.__libsndfile_version__} cannot write {container}")
+        unavailable(f"libsndfile {sf.__libsndfile_version__} cannot write {container}")
     left, right = tone(440.0, 3.0, rate), tone(440.0, 3.0, rate, amplitude=0.2)
     path = tmp_path / f"clip.{extension}"
     sf.write(path, np.stack([left, right], axis=1), rate, format=container, subtype=subtype)
