@@ -6,12 +6,14 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest install system-deps bench clean
+.PHONY: run test lint typecheck pytest install system-deps bench clean lock
 
-$(STAMP): pyproject.toml
+# constraints.txt pins what the suite was last green with, so a fresh machine gets the same
+# versions (a new redis-py once changed its type annotations and failed mypy on CI only).
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -43,3 +45,13 @@ bench: $(STAMP) system-deps
 
 clean:
 	rm -rf $(VENV) .audotics .pytest_cache .mypy_cache .ruff_cache
+
+# Refresh the pins after changing dependencies: fresh resolve, then freeze.
+lock:
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	( echo '# Versions the test suite was last green with (pip freeze of .venv); refresh with `make lock`.'; \
+	  $(BIN)/pip freeze --exclude-editable ) > constraints.txt
+	touch $(STAMP)

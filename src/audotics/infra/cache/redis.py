@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-import redis.asyncio as aioredis
-
 from audotics.infra.cache.base import Cache
+from audotics.infra.redis_client import open_redis
 
 # SCAN MATCH is a glob: a prefix containing these must match them literally.
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
@@ -31,11 +30,7 @@ class RedisCache(Cache):
         max_connections: int = 64,
     ) -> None:
         # A blocking pool makes a burst of requests wait for a connection instead of failing.
-        self._redis = aioredis.Redis(
-            connection_pool=aioredis.BlockingConnectionPool.from_url(
-                url, max_connections=max_connections, timeout=10
-            )
-        )
+        self._redis = open_redis(url, max_connections=max_connections)
         self._default_ttl = default_ttl_s
         self._namespace = namespace
         self._scan_batch = scan_batch

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -38,6 +37,7 @@ from audotics.infra.events.base import (
     logger,
     now,
 )
+from audotics.infra.redis_client import open_redis
 
 Fields = dict[str, str]
 # A stream entry with the number of times it has been delivered to its group.
@@ -72,11 +72,7 @@ class RedisStreamsEventBus(EventBus):
         super().__init__(max_deliveries=max_deliveries)
         # Each subscription holds one connection in XREADGROUP BLOCK; publishers share the
         # rest, waiting for a free one in a burst rather than failing.
-        self._redis = aioredis.Redis(
-            connection_pool=aioredis.BlockingConnectionPool.from_url(
-                url, max_connections=max_connections, timeout=10, decode_responses=True
-            )
-        )
+        self._redis = open_redis(url, max_connections=max_connections, decode_responses=True)
         self._prefix = prefix
         self._dead_stream = f"{prefix}_dead"  # topics cannot start with "_"
         self._maxlen = maxlen

@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -35,6 +34,7 @@ from audotics.infra.queue.base import (
     now,
     validate_job,
 )
+from audotics.infra.redis_client import open_redis
 
 Fields = dict[str, str]
 
@@ -65,11 +65,7 @@ class RedisStreamsJobQueue(JobQueue):
     ) -> None:
         super().__init__(retry_backoff_s=retry_backoff_s, max_backoff_s=max_backoff_s)
         # Each worker slot holds one connection in XREADGROUP BLOCK; the rest is shared.
-        self._redis = aioredis.Redis(
-            connection_pool=aioredis.BlockingConnectionPool.from_url(
-                url, max_connections=max_connections, timeout=10, decode_responses=True
-            )
-        )
+        self._redis = open_redis(url, max_connections=max_connections, decode_responses=True)
         self._stream = stream
         self._group = group
         self._dead_stream = f"{stream}:dead"
