@@ -20,7 +20,7 @@ from audotics.commands.train import TrainOptions, engine, evaluate_holdout, fit_
 from audotics.config import Settings
 from audotics.ml.cf.confidence import ConfidenceWeights
 from audotics.ml.cf.snapshot import write_snapshot
-from audotics.ml.cf.spark import ratings_frame, spark_session, SparkConfig
+from audotics.ml.cf.spark import SparkConfig, ratings_frame, spark_session
 from audotics.ml.datasets import generate_synthetic
 
 TOLERANCE = 0.10  # relative gap allowed between the engines' metrics

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,7 @@ def write_snapshot(log: Interactions, root: Path) -> Snapshot:
             "users": log.n_users,
             "items": log.n_items,
             "events": len(log),
+            "written_at_ns": time.time_ns(),
         }
         (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
         try:
@@ -149,13 +151,20 @@ def read_snapshot(path: Path, *, verify: bool = True) -> Snapshot:
     return Snapshot(str(meta["id"]), path, log)
 
 
+def _written_at(path: Path) -> int:
+    try:
+        return int(json.loads((path / META_FILE).read_text())["written_at_ns"])
+    except (OSError, ValueError, KeyError):
+        return (path / META_FILE).stat().st_mtime_ns
+
+
 def prune_snapshots(root: Path, keep: int, *, protect: tuple[str, ...] = ()) -> list[str]:
     """Delete all but the ``keep`` most recently written snapshots (and ``protect``)."""
     root = Path(root)
     if not root.is_dir():
         return []
     found = [p for p in root.iterdir() if p.is_dir() and (p / META_FILE).is_file()]
-    found.sort(key=lambda p: (p / META_FILE).stat().st_mtime, reverse=True)
+    found.sort(key=_written_at, reverse=True)
     removed = []
     for old in found[max(keep, 0) :]:
         if old.name not in protect:
