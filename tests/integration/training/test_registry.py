@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -125,6 +126,8 @@ async def test_hot_swap_under_concurrent_readers(object_store: ObjectStore) -> N
     stop = threading.Event()
     seen_by_threads: list[set[int]] = []
     errors: list[BaseException] = []
+    reads_during_swaps = [0]
+    swapping = asyncio.Event()
 
     def thread_reader() -> None:
         seen: set[int] = set()
@@ -133,6 +136,7 @@ async def test_hot_swap_under_concurrent_readers(object_store: ObjectStore) -> N
                 served = holder.current
                 assert served is not None
                 seen.add(check_whole(served))
+                time.sleep(0.002)  # read often, but leave the GIL to the swapping loop
         except BaseException as exc:  # reported by the test below
             errors.append(exc)
         seen_by_threads.append(seen)
@@ -143,7 +147,8 @@ async def test_hot_swap_under_concurrent_readers(object_store: ObjectStore) -> N
             served = holder.current
             assert served is not None
             seen.add(check_whole(served))
-            await asyncio.sleep(0)
+            reads_during_swaps[0] += swapping.is_set()
+            await asyncio.sleep(0.001)
         return seen
 
     threads = [threading.Thread(target=thread_reader) for _ in range(2)]
@@ -153,7 +158,9 @@ async def test_hot_swap_under_concurrent_readers(object_store: ObjectStore) -> N
     try:
         for tag in (2, 3, 4):
             await publish(registry, tag)
+            swapping.set()
             assert await holder.refresh() is True
+            swapping.clear()
             assert holder.current is not None and check_whole(holder.current) == tag
             await asyncio.sleep(0.05)  # let readers see this version
         assert await holder.refresh() is False  # nothing newer
@@ -163,6 +170,7 @@ async def test_hot_swap_under_concurrent_readers(object_store: ObjectStore) -> N
         for thread in threads:
             thread.join(timeout=10)
     assert errors == []
+    assert reads_during_swaps[0] > 0  # the loop kept answering while a model was loading
     assert holder.swaps == 4
     for seen in [*loop_seen, *seen_by_threads]:
         assert seen <= {1, 2, 3, 4} and 4 in seen
