@@ -187,12 +187,18 @@ class _EngineRecommender:
 
 
 def evaluate_holdout(
-    log: Interactions, fit: Fit, options: TrainOptions
+    log: Interactions, fit: Fit, options: TrainOptions, scratch_root: Path | None = None
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    """Metrics of the configuration on a holdout split, and what the evaluation was."""
+    """Metrics of the configuration on a holdout split, and what the evaluation was.
+
+    The split's training part is written under ``scratch_root`` (the snapshot
+    directory: on a Spark cluster, storage the executors can read) and removed after.
+    """
     split = make_split(log, "auto", options.seed)
     k = options.k
-    with tempfile.TemporaryDirectory(prefix="audotics-holdout-") as scratch:
+    if scratch_root is not None:
+        scratch_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".holdout-", dir=scratch_root) as scratch:
         model = _EngineRecommender("model", fit, Path(scratch))
         popularity = build_models(["popularity"], ModelOptions(seed=options.seed, k=k))[0]
         result = run_evaluation(
@@ -255,7 +261,11 @@ async def run_train(
                 say("training and measuring on a holdout split")
                 mark = time.perf_counter()
                 metrics, evaluation = await asyncio.to_thread(
-                    evaluate_holdout, snapshot.interactions, fit, options
+                    evaluate_holdout,
+                    snapshot.interactions,
+                    fit,
+                    options,
+                    snapshot_root(settings),
                 )
                 phases["holdout"] = time.perf_counter() - mark
             say(f"training on the whole snapshot ({options.engine})")

@@ -11,6 +11,7 @@ popularity by at least 1.5x.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ def test_spark_and_implicit_agree_on_the_same_split(tmp_path: Path) -> None:
     implicit_metrics, evaluation = evaluate_holdout(
         log, lambda snap: fit_implicit(snap, OPTIONS), OPTIONS
     )
-    spark_options = TrainOptions(**{**OPTIONS.__dict__, "engine": "spark"})
+    spark_options = replace(OPTIONS, engine="spark")
     with engine(spark_options, settings) as fit:
         spark_metrics, spark_evaluation = evaluate_holdout(log, fit, spark_options)
         full = fit(snapshot)

@@ -33,6 +33,7 @@ How the weighting maps (Hu, Koren & Volinsky; :mod:`audotics.ml.cf.confidence`):
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -100,6 +101,7 @@ def spark_session(config: SparkConfig | None = None) -> Iterator[SparkSession]:
             )
         for key, value in config.conf.items():
             builder = builder.config(key, value)
+        logging.getLogger("py4j").setLevel(logging.WARNING)  # one INFO line per connection
         session = builder.getOrCreate()
         session.sparkContext.setLogLevel("ERROR")
         try:
