@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the test suite starts on 127.0.0.1 (PostgreSQL, Redis) and the
-# MIDI renderer of the audio evaluation set (fluidsynth + the GM soundfont) when missing.
+# MIDI renderer of the audio evaluation set (fluidsynth + the GM soundfont) and a Java runtime
+# for Spark when missing.
 # Needs root (or passwordless sudo) on Debian/Ubuntu; elsewhere install them by hand.
 set -euo pipefail
 
@@ -10,6 +11,8 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # The "real music" evaluation set is rendered from MIDI through a General MIDI soundfont.
 command -v fluidsynth >/dev/null 2>&1 || need+=(fluidsynth)
 [ -e /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
+# `audotics train --engine spark` and its tests run Spark, a JVM (pyspark 4 needs Java 17+).
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 SUDO=""

@@ -210,6 +210,33 @@ def evaluate(
         typer.echo(f"report written to {json_out}")
 
 
+@app.command()
+def train(
+    engine: Annotated[str, typer.Option(help="implicit | spark")] = "implicit",
+    factors: Annotated[int, typer.Option(min=1, max=1024, help="Latent factors")] = 64,
+    iterations: Annotated[int, typer.Option(min=1, max=500, help="ALS sweeps")] = 15,
+    regularization: Annotated[float, typer.Option(min=0.0, help="ALS lambda")] = 0.05,
+    alpha: Annotated[float, typer.Option(min=0.0, help="Confidence scale")] = 2.0,
+    seed: Annotated[int, typer.Option(help="Seed of the split and the model")] = 0,
+    holdout: Annotated[bool, typer.Option(help="Measure on a holdout split first")] = True,
+    keep: Annotated[int, typer.Option(min=1, help="Model versions to keep")] = 5,
+) -> None:
+    """Train the collaborative-filtering model on the listening log and register it."""
+    from audotics.commands.train import TrainOptions, command
+
+    options = TrainOptions(
+        engine=engine,
+        factors=factors,
+        iterations=iterations,
+        regularization=regularization,
+        alpha=alpha,
+        seed=seed,
+        holdout=holdout,
+        keep=keep,
+    )
+    raise typer.Exit(command(_settings(), options))
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
 
+    # Spark master of `audotics train --engine spark` (a cluster URL in production).
+    spark_master: str = "local[*]"
+
     auto_migrate: bool = True  # production runs `audotics migrate` as a release step
 
     # HTTP.

@@ -9,7 +9,7 @@ written in key order so concurrent writers lock them in the same order.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -320,3 +320,30 @@ async def delete_everything_of(session: AsyncSession, user_id: uuid.UUID) -> Non
         delete(Follow).where(or_(Follow.user_id == user_id, Follow.follows_user_id == user_id))
     )
     await session.execute(delete(ImportedAccount).where(ImportedAccount.user_id == user_id))
+
+
+# --- training log ---------------------------------------------------------------------------
+
+
+async def stream_listen_events(session: AsyncSession, batch: int) -> AsyncIterator[Sequence[Any]]:
+    """Every listen as (user_id, track_id, event, occurred_at), in batches (server-side)."""
+    result = await session.stream(
+        select(Listen.user_id, Listen.track_id, Listen.event, Listen.occurred_at).execution_options(
+            yield_per=batch
+        )
+    )
+    async for rows in result.partitions(batch):
+        yield rows
+
+
+async def stream_play_counts(
+    session: AsyncSession, item_kind: str, batch: int
+) -> AsyncIterator[Sequence[Any]]:
+    """Imported totals of one item kind as (user_id, item_id, plays), in batches."""
+    result = await session.stream(
+        select(PlayCount.user_id, PlayCount.item_id, PlayCount.plays)
+        .where(PlayCount.item_kind == item_kind, PlayCount.plays > 0)
+        .execution_options(yield_per=batch)
+    )
+    async for rows in result.partitions(batch):
+        yield rows

@@ -8,6 +8,7 @@ Public functions, for the HTTP routes, importers and other services:
   writes for importers, in the caller's transaction;
 - :func:`list_listens`, :func:`listening_stats`, :func:`interactions`,
   :func:`following`, :func:`followers`: reads;
+- :func:`training_log`: every track event as an interaction log, the CF training input;
 - :func:`export_user_data`, :func:`delete_user_data`: the personal-data contract.
 
 Idempotency: every listen has a ``dedup_key``, unique per user:
@@ -32,11 +33,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audotics.fields import as_utc
 from audotics.infra.db import new_id, utcnow
 from audotics.infra.events.base import EventBus
+from audotics.ml.datasets.interactions import EVENT_CODE, Interactions
 from audotics.problems import Unprocessable
 from audotics.services.analytics import history, repository
 from audotics.services.analytics.history import (
@@ -78,6 +81,7 @@ __all__ = [
     "record_listens",
     "set_play_counts",
     "store_listens",
+    "training_log",
 ]
 
 logger = logging.getLogger("audotics.analytics")
@@ -355,6 +359,68 @@ class _Deltas:
 
     def rows(self) -> list[dict[str, Any]]:
         return list(self._rows.values())
+
+
+# --- training log ---------------------------------------------------------------------------
+
+
+async def training_log(session: AsyncSession, *, batch: int = 50_000) -> Interactions:
+    """Every track-level event of everyone, as the log collaborative filtering trains on.
+
+    Users are ``str(user_id)``, items ``str(track_id)`` (catalog track ids). Each listen
+    is one row (count 1, its time, its event); each imported track play count (no
+    time) one ``play`` row with that count and a NaN time. Artist-level counts are not
+    track interactions and stay out. The result is canonical: id lists sorted, rows
+    sorted by (user, time, item, event, count), so the same stored data always gives
+    the same log (and the same snapshot id) whatever order the database returns.
+    """
+    users: dict[str, int] = {}
+    items: dict[str, int] = {}
+    user_col: list[int] = []
+    item_col: list[int] = []
+    count_col: list[float] = []
+    time_col: list[float] = []
+    event_col: list[int] = []
+    async for rows in repository.stream_listen_events(session, batch):
+        for user_id, track_id, event, occurred_at in rows:
+            user_col.append(users.setdefault(str(user_id), len(users)))
+            item_col.append(items.setdefault(str(track_id), len(items)))
+            count_col.append(1.0)
+            time_col.append(as_utc(occurred_at).timestamp())
+            event_col.append(EVENT_CODE[event])
+    async for rows in repository.stream_play_counts(session, ItemKind.track.value, batch):
+        for user_id, track_id, plays in rows:
+            user_col.append(users.setdefault(str(user_id), len(users)))
+            item_col.append(items.setdefault(str(track_id), len(items)))
+            count_col.append(float(plays))
+            time_col.append(float("nan"))
+            event_col.append(EVENT_CODE["play"])
+    user_ids, user_remap = _sorted_ids(users)
+    item_ids, item_remap = _sorted_ids(items)
+    user = user_remap[np.asarray(user_col, dtype=np.int64)].astype(np.int32)
+    item = item_remap[np.asarray(item_col, dtype=np.int64)].astype(np.int32)
+    count = np.asarray(count_col, dtype=np.float32)
+    timestamp = np.asarray(time_col, dtype=np.float64)
+    event = np.asarray(event_col, dtype=np.int8)
+    order = np.lexsort((count, event, item, np.nan_to_num(timestamp, nan=-np.inf), user))
+    return Interactions(
+        user_ids=user_ids,
+        item_ids=item_ids,
+        user=user[order],
+        item=item[order],
+        count=count[order],
+        timestamp=timestamp[order],
+        event=event[order],
+    )
+
+
+def _sorted_ids(index: dict[str, int]) -> tuple[tuple[str, ...], np.ndarray]:
+    """The ids in sorted order, and old index -> new index."""
+    ordered = sorted(index)
+    remap = np.empty(len(index), dtype=np.int64)
+    for new, name in enumerate(ordered):
+        remap[index[name]] = new
+    return tuple(ordered), remap
 
 
 # --- personal data --------------------------------------------------------------------------
