@@ -9,7 +9,7 @@ from pathlib import Path
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "listenbrainz-export.jsonl"
 AUDOTICS = Path(sys.executable).parent / "audotics"
-MODELS = ("popularity", "item-knn", "ease", "als", "bpr")
+MODELS = ("popularity", "item-knn", "ease", "als", "bpr", "hybrid")
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -50,13 +50,13 @@ def test_als_beats_popularity_on_synthetic_data(log: Interactions) -> None:
 
 
 def test_every_registered_model_runs_on_the_same_split(quick_run: EvaluationResult) -> None:
-    assert list(quick_run.models) == ["popularity", "item-knn", "ease", "als", "bpr"]
+    assert list(quick_run.models) == ["popularity", "item-knn", "ease", "als", "bpr", "hybrid"]
     for name, model in quick_run.models.items():
         assert set(model.metrics) == {f"{metric}@10" for metric in METRICS}, name
         assert 0 <= model.metrics["ndcg@10"] <= 1 and 0 < model.metrics["coverage@10"] <= 1
         assert model.train_seconds >= 0
     popularity = quick_run.models["popularity"].metrics["ndcg@10"]
-    for name in ("item-knn", "ease", "als", "bpr"):
+    for name in ("item-knn", "ease", "als", "bpr", "hybrid"):
         assert quick_run.models[name].metrics["ndcg@10"] > popularity, name
     als = quick_run.models["als"].params
     assert len(als["grid"]) == 2 and als["tuned"] in [

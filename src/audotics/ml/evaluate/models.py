@@ -297,7 +297,8 @@ def register_model(name: str, factory: ModelFactory) -> None:
 
 def build_models(names: list[str] | None, options: ModelOptions) -> list[Recommender]:
     """Instantiate registered models by name (all of them, in registration order, if None)."""
-    from audotics.ml.evaluate import tuning  # noqa: F401  (registers the defaults)
+    # Registering the defaults (baselines first, then the hybrid: the table's order).
+    from audotics.ml.evaluate import hybrid, tuning  # noqa: F401
 
     chosen = list(MODEL_REGISTRY) if names is None else names
     unknown = [name for name in chosen if name not in MODEL_REGISTRY]

@@ -1,0 +1,215 @@
+"""The ``hybrid`` model of the offline evaluation: the serving engine, built from training data.
+
+It is :class:`audotics.ml.recommend.engine.RecommendationEngine` itself (same
+retrieval, blending and sources as the API), assembled from the training matrix:
+
+* ``cf``: implicit ALS on the confidence matrix (64 factors, lambda = 25 * alpha,
+  alpha 2: the optimum of the ALS grid on HetRec validation, see tuning.py);
+* ``item``: EASE weights (relative lambda 6, top 4000 items) sparsified to each
+  item's 200 strongest neighbours;
+* ``content``: tag tf-idf (``Interactions.item_tags``) when the dataset has tags;
+  audio features in the product;
+* ``knn``: cosine item-kNN on the listener columns (100 neighbours), which reaches
+  the long tail that EASE's top-4000 items cannot;
+* ``popularity``: log listeners, weighted by tag affinity once a user has history.
+
+The blend weights (:class:`BlendWeights`) are chosen by a grid search on the
+validation split that :class:`TrainData` carves out of the training data: the
+engine is built on the validation-train part, every user's candidates and
+standardised source scores are computed once, and each weight combination is
+scored by nDCG@k on those cached candidates. The test split is never seen.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from audotics.ml.cf.train import ALSParams, train_als
+from audotics.ml.evaluate.models import ModelOptions, TrainData, register_model
+from audotics.ml.recommend.engine import BlendWeights, Candidates, RecommendationEngine
+from audotics.ml.recommend.sources import (
+    CollaborativeSource,
+    ContentSource,
+    ItemItemSource,
+    PopularitySource,
+    Source,
+    cosine_neighbours,
+    ease_neighbours,
+)
+
+WEIGHT_GRID: dict[str, tuple[float, ...]] = {
+    "cf": (0.5, 1.0, 2.0),
+    "knn": (0.0, 0.5, 1.0),
+    "content": (1.0, 2.0, 4.0),
+    "popularity": (0.0, 1.0),
+    "half_history": (10.0,),
+}
+QUICK_GRID: dict[str, tuple[float, ...]] = {
+    "cf": (0.5, 1.0),
+    "knn": (0.0, 0.5),
+    "content": (0.0, 0.3),
+    "popularity": (0.0, 0.5),
+    "half_history": (5.0,),
+}
+
+
+def log_weighted(net: sparse.csr_matrix) -> sparse.csr_matrix:
+    """log1p of the positive net weights; other cells dropped (the history rows)."""
+    weighted = net.tocsr(copy=True).astype(np.float32)
+    weighted.data = np.where(weighted.data > 0, np.log1p(np.maximum(weighted.data, 0)), 0)
+    weighted.eliminate_zeros()
+    return weighted
+
+
+def tag_tfidf(item_tags: sparse.csr_matrix) -> sparse.csr_matrix:
+    """log(1 + count) * log(n_items / items with the tag)."""
+    counts = sparse.csr_matrix(item_tags, dtype=np.float32)
+    df = np.asarray((counts > 0).sum(axis=0)).ravel().astype(np.float64)
+    idf = np.log(counts.shape[0] / np.maximum(df, 1.0)).astype(np.float32)
+    tf = counts.copy()
+    tf.data = np.log1p(tf.data)
+    return sparse.csr_matrix(tf @ sparse.diags(idf))
+
+
+def build_engine(
+    data: TrainData,
+    *,
+    content: sparse.spmatrix | np.ndarray | None = None,
+    weights: BlendWeights | None = None,
+    quick: bool = False,
+    seed: int = 0,
+) -> RecommendationEngine:
+    rows = log_weighted(data.net)
+    listeners = np.asarray((rows > 0).sum(axis=0)).ravel()
+    alpha = 2.0
+    als = train_als(
+        data.confidence(alpha),
+        ALSParams(
+            factors=32 if quick else 64,
+            regularization=25.0 * alpha,
+            iterations=8 if quick else 15,
+            seed=seed,
+        ),
+        extra_params=data.weights.with_alpha(alpha).to_dict(),
+    )
+    sources: list[Source] = [
+        CollaborativeSource(als),
+        ItemItemSource(ease_neighbours(rows, 6.0, 1500 if quick else 4000, 100 if quick else 200)),
+        ItemItemSource(cosine_neighbours(rows, 100), name="knn"),
+    ]
+    content_source = None
+    if content is not None:
+        content_source = ContentSource(content)
+        sources.append(content_source)
+    sources.append(PopularitySource(listeners, content_source))
+    return RecommendationEngine(sources, weights, n_items=data.n_items)
+
+
+def _ndcg(ranked: np.ndarray, relevant: set[int], k: int) -> float:
+    if not relevant:
+        return 0.0
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    gains = np.array([int(item) in relevant for item in ranked[:k]], dtype=np.float64)
+    ideal = discounts[: min(len(relevant), k)].sum()
+    return float((gains * discounts[: len(gains)]).sum() / ideal)
+
+
+def tune_weights(
+    cached: list[tuple[Candidates, set[int]]],
+    grid: dict[str, tuple[float, ...]],
+    k: int,
+) -> tuple[BlendWeights, list[dict[str, Any]]]:
+    """The grid point with the best mean nDCG@k on cached candidates (item weight = 1)."""
+    keys = list(grid)
+    log: list[dict[str, Any]] = []
+    best, best_score = BlendWeights(), -1.0
+    for values in itertools.product(*grid.values()):
+        point = dict(zip(keys, values, strict=True))
+        weights = BlendWeights(**point)
+        scores = []
+        for candidates, relevant in cached:
+            blended, _ = candidates.blend(weights)
+            top = candidates.items[np.argsort(-blended, kind="stable")[:k]]
+            scores.append(_ndcg(top, relevant, k))
+        mean = float(np.mean(scores)) if scores else 0.0
+        log.append({**point, f"ndcg@{k}": mean})
+        if mean > best_score:
+            best, best_score = weights, mean
+    return best, log
+
+
+class HybridModel:
+    """Adapter of the engine to the evaluation's :class:`Recommender` protocol."""
+
+    name = "hybrid"
+
+    def __init__(
+        self,
+        options: ModelOptions,
+        max_validation_users: int = 1500,
+        content: sparse.spmatrix | np.ndarray | None = None,
+    ) -> None:
+        self.options = options
+        self.content = content  # item vectors; default: the dataset's tags (tf-idf)
+        self.max_validation_users = max_validation_users
+        self.engine: RecommendationEngine | None = None
+        self.weights = BlendWeights()
+        self.log: list[dict[str, Any]] = []
+        self._rows = sparse.csr_matrix((0, 0), dtype=np.float32)
+        self.tuning_seconds = 0.0
+
+    def _content(self, data: TrainData) -> sparse.spmatrix | np.ndarray | None:
+        if self.content is not None:
+            return self.content
+        tags = data.interactions.item_tags
+        return tag_tfidf(tags) if tags is not None and tags.nnz else None
+
+    def fit(self, data: TrainData) -> None:
+        grid = QUICK_GRID if self.options.quick else WEIGHT_GRID
+        content = self._content(data)
+        if data.validation is not None:
+            started = time.perf_counter()
+            v_train, v_relevant = data.validation()
+            engine = build_engine(
+                v_train, content=content, quick=self.options.quick, seed=self.options.seed
+            )
+            users = np.flatnonzero(np.asarray(v_relevant.getnnz(axis=1)) > 0)
+            if len(users) > self.max_validation_users:
+                rng = np.random.default_rng(self.options.seed)
+                users = np.sort(rng.choice(users, self.max_validation_users, replace=False))
+            rows = log_weighted(v_train.net)
+            cached = [
+                (engine.candidates(rows[user]), set(v_relevant[user].indices.tolist()))
+                for user in users
+            ]
+            self.weights, self.log = tune_weights(cached, grid, self.options.k)
+            self.tuning_seconds = time.perf_counter() - started
+        self.engine = build_engine(
+            data,
+            content=content,
+            weights=self.weights,
+            quick=self.options.quick,
+            seed=self.options.seed,
+        )
+        self._rows = log_weighted(data.net)
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        assert self.engine is not None, "fit first"
+        out = np.full((len(users), self.engine.n_items), -np.inf, dtype=np.float32)
+        for position, user in enumerate(users):
+            candidates = self.engine.candidates(self._rows[int(user)])
+            blended, _ = candidates.blend(self.weights)
+            out[position, candidates.items] = blended
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        described = self.engine.describe() if self.engine is not None else {}
+        return {**described, "tuning_seconds": self.tuning_seconds, "grid": self.log}
+
+
+register_model("hybrid", HybridModel)
