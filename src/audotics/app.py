@@ -23,6 +23,7 @@ from audotics.gateway.requestid import RequestIdMiddleware
 from audotics.infra import migrate
 from audotics.infra.factory import Infra, build_infra
 from audotics.infra.secrets import signing_secret
+from audotics.ml.cf.registry import ModelHolder, ModelRegistry
 from audotics.services.personal_data import PersonalData
 from audotics.services.registry import personal_data_contributors
 from audotics.services.users.service import AuthConfig
@@ -42,6 +43,7 @@ TAGS = [
     {"name": "playlists", "description": "Playlists, their tracks and collaborators."},
     {"name": "search", "description": "Full-text, prefix and typo-tolerant search."},
     {"name": "listens", "description": "Listening events and statistics."},
+    {"name": "recommendations", "description": "Personal recommendations and taste profiles."},
 ]
 
 
@@ -87,6 +89,10 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
         app.state.personal_data = PersonalData(
             personal_data_contributors({"objects": state.objects})
         )
+        # The served CF model: loaded now if one is registered, hot-swapped when a newer
+        # version is published (audotics train); recommendations work without one.
+        app.state.model_holder = ModelHolder(ModelRegistry(state.objects))
+        await app.state.model_holder.start()
         background: BackgroundWork | None = None
         if settings.runs_embedded_worker:
             register_handlers(state)
@@ -95,6 +101,7 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
         try:
             yield
         finally:
+            await app.state.model_holder.stop()
             if background is not None:
                 await background.shutdown()
             await app.state.rate_limiter.close()

@@ -30,6 +30,7 @@ import numpy as np
 from scipy import sparse
 
 from audotics.ml.cf.train import ALSParams, train_als
+from audotics.ml.evaluate import tuning as _baselines  # noqa: F401  (registered first)
 from audotics.ml.evaluate.models import ModelOptions, TrainData, register_model
 from audotics.ml.recommend.engine import BlendWeights, Candidates, RecommendationEngine
 from audotics.ml.recommend.sources import (

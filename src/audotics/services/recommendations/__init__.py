@@ -1,0 +1,1 @@
+"""Recommendations: personal recommendations, similar tracks and taste profiles over HTTP."""

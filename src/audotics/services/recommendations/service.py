@@ -1,0 +1,120 @@
+"""Personal recommendations for one user: read the row, run the engine, explain in words.
+
+Results are cached per user in the infra cache under a key that includes a digest of
+the user's own aggregates and the model version, so a new listen (which changes the
+aggregates) or a model swap makes the next request compute afresh: invalidation
+without a message to miss. Only tracks the user may see are returned (the public
+catalogue: the serving item space is built from public tracks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audotics.infra.cache.base import Cache
+from audotics.ml.recommend import Explanation
+from audotics.services.analytics import service as analytics
+from audotics.services.analytics.schemas import Interaction, ItemKind
+from audotics.services.catalog import service as catalog
+from audotics.services.catalog.schemas import TrackSummary
+from audotics.services.recommendations.schemas import (
+    ExplanationKind,
+    ExplanationOut,
+    Recommendations,
+    RecommendedTrack,
+)
+from audotics.services.recommendations.serving import ServingStateCache
+
+MAX_DEPTH = 500  # offset + limit: deeper pages are not personal any more
+CACHE_TTL_S = 600.0
+MAX_PER_ARTIST = 2
+DIVERSITY = 0.2
+
+
+def _digest(rows: list[Interaction]) -> str:
+    parts = sorted(f"{r.item_id}:{r.plays}:{r.completes}:{r.skips}:{r.likes}" for r in rows)
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
+
+
+def _text(explanation: Explanation, track: TrackSummary, seed: TrackSummary | None) -> str:
+    seed_name = f"{seed.title} by {seed.artist.name}" if seed is not None else None
+    kind = explanation.kind
+    if kind in ("item", "knn") and seed_name:
+        return f"Because you played {seed_name}"
+    if kind == "cf":
+        return (
+            f"Listeners who like {seed_name} play this"
+            if seed_name
+            else "Popular with listeners like you"
+        )
+    if kind == "content" and seed_name:
+        return f"Similar sound to {seed_name}"
+    if kind == "fresh":
+        return "New in the catalogue"
+    genre = track.genres[0] if track.genres else None
+    return f"Popular in {genre}" if genre else "Popular with listeners right now"
+
+
+async def recommend_for_user(
+    session: AsyncSession,
+    states: ServingStateCache,
+    cache: Cache,
+    user_id: uuid.UUID,
+    *,
+    limit: int = 20,
+    offset: int = 0,
+) -> Recommendations:
+    rows = await analytics.interactions(session, ItemKind.track, user_id)
+    state = await states.get(session)
+    key = f"recs:{user_id}:{_digest(rows)}:{state.model_version}:{id(state)}:{limit}:{offset}"
+    cached = await cache.get(key)
+    if cached is not None:
+        return Recommendations.model_validate_json(cached)
+    row, disliked = state.row(rows)
+    depth = min(offset + limit, MAX_DEPTH)
+    found = state.engine.recommend(
+        row, depth + 1, exclude=disliked, diversity=DIVERSITY, max_per_artist=MAX_PER_ARTIST
+    )
+    page = found[offset:depth]
+    ids = [state.track_ids[r.item] for r in page]
+    seeds = [
+        state.track_ids[r.explanation.seed_item]
+        for r in page
+        if r.explanation.seed_item is not None
+    ]
+    summaries = await catalog.get_tracks(session, ids + seeds, user_id)
+    items = []
+    for rec in page:
+        track = summaries.get(state.track_ids[rec.item])
+        if track is None:  # deleted or made private since the state was built
+            continue
+        seed_id = (
+            state.track_ids[rec.explanation.seed_item]
+            if rec.explanation.seed_item is not None
+            else None
+        )
+        seed = summaries.get(seed_id) if seed_id is not None else None
+        items.append(
+            RecommendedTrack(
+                track=track,
+                score=rec.score,
+                explanation=ExplanationOut(
+                    kind=ExplanationKind(rec.explanation.kind),
+                    text=_text(rec.explanation, track, seed),
+                    seed_track_id=seed.id if seed is not None else None,
+                ),
+            )
+        )
+    has_more = len(found) > depth and depth < MAX_DEPTH
+    result = Recommendations(
+        items=items,
+        model_version=state.model_version,
+        offset=offset,
+        limit=limit,
+        next_offset=depth if has_more else None,
+    )
+    await cache.set(key, result.model_dump_json().encode(), ttl_s=CACHE_TTL_S)
+    return result

@@ -1,0 +1,205 @@
+"""The serving side of the recommendation engine: item space, sources and per-user rows.
+
+:class:`ServingState` is built from other services' public functions only:
+everyone's track interaction aggregates (analytics: co-listening and popularity),
+the sound embeddings (catalog: the content side), the served CF model (the
+registry's current version, hot-swapped by :class:`ModelHolder`) and the track
+summaries (catalog: artists for the artist cap, names for explanations). It is
+rebuilt when older than ``ttl_s`` or when the served model changes, off the event
+loop, while requests keep using the previous state.
+
+A user's row is read fresh on every request from their own aggregates, so a listen
+is reflected in the very next response: the CF vector is a fold-in of that row,
+not the factors of the last training run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audotics.ml.cf.confidence import ConfidenceWeights
+from audotics.ml.cf.model import FactorModel
+from audotics.ml.cf.registry import ModelHolder, ServedModel
+from audotics.ml.recommend import BlendWeights, RecommendationEngine
+from audotics.ml.recommend.sources import (
+    CollaborativeSource,
+    ContentSource,
+    ItemItemSource,
+    PopularitySource,
+    Source,
+    cosine_neighbours,
+)
+from audotics.services.analytics import service as analytics
+from audotics.services.analytics.schemas import Interaction, ItemKind
+from audotics.services.catalog import features as catalog_features
+from audotics.services.catalog import service as catalog
+from audotics.services.catalog.schemas import TrackSummary
+
+#: Serving weights: the HetRec validation optimum (cf 1, co-listening 1 + 0.5, content
+#: 2) with a stronger popularity prior for the cold start of a small catalogue.
+SERVING_WEIGHTS = BlendWeights(
+    cf=1.0, item=0.0, knn=1.0, content=1.0, popularity=1.0, half_history=5.0
+)
+
+
+def net_weight(row: Interaction, weights: ConfidenceWeights) -> float:
+    """The documented event weighting (ml/cf/confidence.py) applied to one aggregate."""
+    return (
+        weights.play * row.plays
+        + weights.complete * row.completes
+        + weights.like * row.likes
+        + weights.skip * row.skips
+    )
+
+
+@dataclass(eq=False)
+class ServingState:
+    engine: RecommendationEngine
+    track_ids: tuple[uuid.UUID, ...]
+    index_of: dict[uuid.UUID, int]
+    model_version: str | None
+    built_at: float
+
+    def row(self, rows: Sequence[Interaction]) -> tuple[sparse.csr_matrix, list[int]]:
+        """The user's history row and the items they turned against (net weight <= 0)."""
+        weights = ConfidenceWeights()
+        items, values, disliked = [], [], []
+        for interaction in rows:
+            index = self.index_of.get(interaction.item_id)
+            if index is None:
+                continue
+            weight = net_weight(interaction, weights)
+            if weight > 0:
+                items.append(index)
+                values.append(weight)
+            else:
+                disliked.append(index)
+        return self.engine.history_row(items, values), disliked
+
+
+def _aligned_factors(model: FactorModel, track_ids: Sequence[uuid.UUID]) -> FactorModel:
+    """The model's item factors laid out on the serving item space (zeros where unknown)."""
+    position = {item: i for i, item in enumerate(model.item_ids)}
+    factors = np.zeros((len(track_ids), model.item_factors.shape[1]), dtype=np.float32)
+    for i, track_id in enumerate(track_ids):
+        j = position.get(str(track_id))
+        if j is not None:
+            factors[i] = model.item_factors[j]
+    return FactorModel(
+        user_factors=np.zeros((0, factors.shape[1]), np.float32),
+        item_factors=factors,
+        params=model.params,
+        kind=model.kind,
+    )
+
+
+def build_state(
+    interactions: Sequence[Interaction],
+    embeddings: Sequence[catalog_features.SoundEmbedding],
+    summaries: dict[uuid.UUID, TrackSummary],
+    served: ServedModel | None,
+) -> ServingState:
+    """Pure computation over what the services returned (runs in a worker thread)."""
+    track_ids = sorted(
+        {row.item_id for row in interactions} | {e.track_id for e in embeddings} | set(summaries)
+    )
+    track_ids = [t for t in track_ids if t in summaries]  # only tracks the catalog knows
+    index_of = {track_id: i for i, track_id in enumerate(track_ids)}
+    users: dict[uuid.UUID, int] = {}
+    cells_user, cells_item, cells_value = [], [], []
+    weights = ConfidenceWeights()
+    for row in interactions:
+        item = index_of.get(row.item_id)
+        weight = net_weight(row, weights)
+        if item is None or weight <= 0:
+            continue
+        cells_user.append(users.setdefault(row.user_id, len(users)))
+        cells_item.append(item)
+        cells_value.append(np.log1p(weight))
+    n_items = len(track_ids)
+    matrix = sparse.csr_matrix(
+        (cells_value, (cells_user, cells_item)), shape=(max(len(users), 1), n_items)
+    )
+    sources: list[Source] = []
+    if served is not None:
+        sources.append(CollaborativeSource(_aligned_factors(served.model, track_ids)))
+    sources.append(ItemItemSource(cosine_neighbours(matrix, 100), name="knn"))
+    content: ContentSource | None = None
+    vectors = np.zeros((n_items, 1), dtype=np.float32)
+    if embeddings:
+        dim = len(embeddings[0].vector)
+        vectors = np.zeros((n_items, dim), dtype=np.float32)
+        for embedding in embeddings:
+            i = index_of.get(embedding.track_id)
+            if i is not None and len(embedding.vector) == dim:
+                vectors[i] = embedding.vector
+        content = ContentSource(vectors)
+        sources.append(content)
+    listeners = np.asarray((matrix > 0).sum(axis=0)).ravel()
+    sources.append(PopularitySource(listeners, content))
+    artists: dict[uuid.UUID, int] = {}
+    item_artist = np.array(
+        [artists.setdefault(summaries[t].artist.id, len(artists)) for t in track_ids],
+        dtype=np.int64,
+    )
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+    engine = RecommendationEngine(
+        sources,
+        SERVING_WEIGHTS,
+        n_items=n_items,
+        item_artist=item_artist,
+        item_vectors=unit,
+    )
+    return ServingState(
+        engine=engine,
+        track_ids=tuple(track_ids),
+        index_of=index_of,
+        model_version=served.version if served is not None else None,
+        built_at=time.monotonic(),
+    )
+
+
+class ServingStateCache:
+    """One :class:`ServingState` per application, rebuilt on a TTL or a model swap."""
+
+    def __init__(self, holder: ModelHolder | None, ttl_s: float = 300.0) -> None:
+        self.holder = holder
+        self.ttl_s = ttl_s
+        self._state: ServingState | None = None
+        self._lock = asyncio.Lock()
+
+    def invalidate(self) -> None:
+        self._state = None
+
+    def _fresh(self, state: ServingState | None) -> bool:
+        if state is None:
+            return False
+        served = self.holder.current if self.holder is not None else None
+        version = served.version if served is not None else None
+        return state.model_version == version and time.monotonic() - state.built_at < self.ttl_s
+
+    async def get(self, session: AsyncSession) -> ServingState:
+        state = self._state
+        if self._fresh(state):
+            assert state is not None
+            return state
+        async with self._lock:
+            if self._fresh(self._state):
+                assert self._state is not None
+                return self._state
+            served = self.holder.current if self.holder is not None else None
+            rows = await analytics.interactions(session, ItemKind.track)
+            embeddings = await catalog.sound_embeddings(session)
+            ids = {row.item_id for row in rows} | {e.track_id for e in embeddings}
+            summaries = await catalog.get_tracks(session, list(ids), None)
+            self._state = await asyncio.to_thread(build_state, rows, embeddings, summaries, served)
+            return self._state
