@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -91,8 +92,11 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
         )
         # The served CF model: loaded now if one is registered, hot-swapped when a newer
         # version is published (audotics train); recommendations work without one.
-        app.state.model_holder = ModelHolder(ModelRegistry(state.objects))
-        await app.state.model_holder.start()
+        # Loaded in the background: a slow or unreachable object store must not hold up
+        # start-up (recommendations fall back to the other sources until it loads).
+        holder = ModelHolder(ModelRegistry(state.objects))
+        app.state.model_holder = holder
+        holder_start = asyncio.create_task(holder.start(), name="cf-model-holder-start")
         background: BackgroundWork | None = None
         if settings.runs_embedded_worker:
             register_handlers(state)
@@ -101,7 +105,10 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
         try:
             yield
         finally:
-            await app.state.model_holder.stop()
+            holder_start.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await holder_start
+            await holder.stop()
             if background is not None:
                 await background.shutdown()
             await app.state.rate_limiter.close()
