@@ -42,6 +42,7 @@ TAGS = [
     {"name": "playlists", "description": "Playlists, their tracks and collaborators."},
     {"name": "search", "description": "Full-text, prefix and typo-tolerant search."},
     {"name": "listens", "description": "Listening events and statistics."},
+    {"name": "recommendations", "description": "Your taste profile and recommendations."},
 ]
 
 

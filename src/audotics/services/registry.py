@@ -15,7 +15,14 @@ from fastapi import APIRouter
 
 from audotics.services.personal_data import PersonalDataContributor, contributor_from_module
 
-SERVICES: tuple[str, ...] = ("users", "catalog", "search", "playlists", "analytics")
+SERVICES: tuple[str, ...] = (
+    "users",
+    "catalog",
+    "search",
+    "playlists",
+    "analytics",
+    "recommendations",
+)
 
 # Services whose service.py provides export_user_data() and delete_user_data().
 # "users" stays first: deletion runs last-registered first, so the account row goes last.

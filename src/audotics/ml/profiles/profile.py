@@ -73,6 +73,7 @@ class ItemMetadata:
     embeddings: np.ndarray  # (m, d) float
     embedding_mask: np.ndarray  # (m,) bool
     popularity: np.ndarray  # (m,) global play counts
+    total_plays: float | None = None  # over the whole catalogue; None = popularity.sum()
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,8 @@ def build_taste_profile(
     novelty = None
     if engaged.size:
         pop = items.popularity.astype(np.float64) + 1.0
-        info = -np.log2(pop[engaged] / pop.sum())
+        total = pop.sum() if items.total_plays is None else items.total_plays + n_items
+        info = -np.log2(pop[engaged] / total)
         novelty = float(np.average(info, weights=w))
 
     factors = None

@@ -1,0 +1,1 @@
+"""The recommendation service: taste profiles now, recommendations on the same data later."""
