@@ -144,3 +144,17 @@ async def make_more(client: httpx.AsyncClient, app: FastAPI) -> None:
         f"{API}/tracks", json={"title": "Late", "artist": "Basalt"}, headers=curator.headers
     )
     assert response.status_code == 201, response.text
+
+
+async def test_own_private_tracks_count_in_the_profile(client: httpx.AsyncClient) -> None:
+    bob = await sign_up(client, "bob")
+    response = await client.post(
+        f"{API}/tracks",
+        json={"title": "Bedroom Demo", "artist": "Bob Himself"},
+        headers=bob.headers,
+    )
+    assert response.status_code == 201, response.text
+    await listen(client, bob, response.json(), "complete", 0)
+    profile = await profile_of(client, bob)
+    assert [a["artist"]["name"] for a in profile["top_artists"]] == ["Bob Himself"]
+    assert profile["top_tracks"][0]["track"]["title"] == "Bedroom Demo"
