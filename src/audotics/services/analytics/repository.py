@@ -347,3 +347,48 @@ async def stream_play_counts(
     )
     async for rows in result.partitions(batch):
         yield rows
+
+
+# --- reads for recommendations --------------------------------------------------------------
+
+
+async def recent_events(
+    session: AsyncSession, user_id: uuid.UUID, limit: int
+) -> list[tuple[uuid.UUID, uuid.UUID | None, str, datetime]]:
+    """(track_id, artist_id, event, occurred_at), newest first."""
+    rows = await session.execute(
+        select(Listen.track_id, Listen.artist_id, Listen.event, Listen.occurred_at)
+        .where(Listen.user_id == user_id)
+        .order_by(Listen.occurred_at.desc(), Listen.id.desc())
+        .limit(limit)
+    )
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+async def history_fingerprint(session: AsyncSession, user_id: uuid.UUID) -> tuple[Any, ...]:
+    listens = (
+        await session.execute(
+            select(func.count(), func.max(Listen.created_at)).where(Listen.user_id == user_id)
+        )
+    ).one()
+    totals = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(ItemInteraction.plays), 0),
+                func.coalesce(func.sum(ItemInteraction.likes), 0),
+            ).where(ItemInteraction.user_id == user_id)
+        )
+    ).one()
+    return (int(listens[0] or 0), listens[1], int(totals[0]), int(totals[1]))
+
+
+async def track_popularity(session: AsyncSession) -> dict[uuid.UUID, int]:
+    rows = await session.execute(
+        select(
+            ItemInteraction.item_id,
+            func.sum(ItemInteraction.plays + ItemInteraction.completes),
+        )
+        .where(ItemInteraction.item_kind == "track")
+        .group_by(ItemInteraction.item_id)
+    )
+    return {item_id: int(total or 0) for item_id, total in rows}

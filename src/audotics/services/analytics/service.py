@@ -9,6 +9,9 @@ Public functions, for the HTTP routes, importers and other services:
 - :func:`list_listens`, :func:`listening_stats`, :func:`interactions`,
   :func:`following`, :func:`followers`: reads;
 - :func:`training_log`: every track event as an interaction log, the CF training input;
+- :func:`recent_events`, :func:`history_version`, :func:`track_popularity`: plain reads
+  for the recommendation service (a user's events as records, a cheap token that
+  changes whenever their history does, global play counts per track);
 - :func:`export_user_data`, :func:`delete_user_data`: the personal-data contract.
 
 Idempotency: every listen has a ``dedup_key``, unique per user:
@@ -30,6 +33,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -66,21 +70,25 @@ from audotics.services.catalog import service as catalog
 __all__ = [
     "API_SOURCE",
     "LISTEN_RECORDED",
+    "EventRecord",
     "add_follows",
     "dedup_key",
     "delete_user_data",
     "export_user_data",
     "followers",
     "following",
+    "history_version",
     "interactions",
     "is_imported_account",
     "list_listens",
     "listening_stats",
     "publish_recorded",
+    "recent_events",
     "record_imported_account",
     "record_listens",
     "set_play_counts",
     "store_listens",
+    "track_popularity",
     "training_log",
 ]
 
@@ -421,6 +429,40 @@ def _sorted_ids(index: dict[str, int]) -> tuple[tuple[str, ...], np.ndarray]:
     for new, name in enumerate(ordered):
         remap[index[name]] = new
     return tuple(ordered), remap
+
+
+# --- reads for recommendations --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One stored listening event, as plain values."""
+
+    track_id: uuid.UUID
+    artist_id: uuid.UUID | None
+    event: str
+    occurred_at: datetime
+
+
+async def recent_events(
+    session: AsyncSession, user_id: uuid.UUID, *, limit: int = 5000
+) -> list[EventRecord]:
+    """The user's latest ``limit`` events, newest first (timestamps in UTC)."""
+    rows = await repository.recent_events(session, user_id, limit)
+    return [EventRecord(track, artist, event, as_utc(at)) for track, artist, event, at in rows]
+
+
+async def history_version(session: AsyncSession, user_id: uuid.UUID) -> str:
+    """A short token that changes whenever the user's history does (new listens, imported
+    counts, likes), for cache keys: two aggregate queries, no rows read."""
+    count, latest, plays, likes = await repository.history_fingerprint(session, user_id)
+    stamp = as_utc(latest).isoformat() if latest else "-"
+    return hashlib.sha256(f"{count}|{stamp}|{plays}|{likes}".encode()).hexdigest()[:16]
+
+
+async def track_popularity(session: AsyncSession) -> dict[uuid.UUID, int]:
+    """Plays + completions per track over every user (tracks never played are absent)."""
+    return await repository.track_popularity(session)
 
 
 # --- personal data --------------------------------------------------------------------------

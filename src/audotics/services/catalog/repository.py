@@ -290,3 +290,30 @@ async def delete_features(session: AsyncSession, track_id: uuid.UUID) -> None:
 async def referenced_audio_keys(session: AsyncSession) -> set[str]:
     rows = await session.scalars(select(Track.audio_key).where(Track.audio_key.is_not(None)))
     return {key for key in rows if key}
+
+
+async def tracks_for_serving(
+    session: AsyncSession, track_ids: Sequence[uuid.UUID] | None, viewer_id: uuid.UUID | None
+) -> list[Track]:
+    """Visible tracks (all of them when ``track_ids`` is None) with artist, artist genres
+    and track genres loaded, in creation order."""
+    query = select(Track).where(visible_to(viewer_id))
+    if track_ids is not None:
+        if not track_ids:
+            return []
+        query = query.where(Track.id.in_(list(track_ids)))
+    result = await session.scalars(
+        query.options(
+            joinedload(Track.artist).selectinload(Artist.genres), selectinload(Track.genres)
+        ).order_by(Track.created_at, Track.id)
+    )
+    return list(result.unique())
+
+
+async def catalog_fingerprint(session: AsyncSession) -> tuple[Any, ...]:
+    row = (
+        await session.execute(select(func.count(), func.max(Track.updated_at)).select_from(Track))
+    ).one()
+    analysed = await session.scalar(select(func.max(TrackAudioFeatures.analysed_at)))
+    features = await session.scalar(select(func.count()).select_from(TrackAudioFeatures))
+    return (int(row[0] or 0), row[1], analysed, int(features or 0))

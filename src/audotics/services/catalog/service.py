@@ -8,17 +8,21 @@ re-exported below so this module stays the catalog's one front door.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audotics.infra.db import utcnow
 from audotics.infra.objects.base import ObjectStore, ObjectStoreError
+from audotics.services.catalog import features as analysis_features
 from audotics.services.catalog import indexing, repository
 from audotics.services.catalog.analysis import (
     ANALYSIS_MAX_ATTEMPTS,
@@ -93,16 +97,19 @@ __all__ = [
     "ANALYSIS_MAX_ATTEMPTS",
     "ANALYZED_EVENT",
     "ANALYZE_JOB",
+    "SERVING_FEATURES",
     "AudioSource",
     "Begin",
     "InvalidFeatures",
     "ReceivedFile",
+    "ServingTrack",
     "SoundEmbedding",
     "analysed_tracks",
     "analysis_job_payload",
     "analysis_state",
     "audio_source",
     "begin_analysis",
+    "catalog_version",
     "create_album",
     "create_artist",
     "create_track",
@@ -132,6 +139,7 @@ __all__ = [
     "purge_orphaned_audio",
     "record_analysis_failure",
     "request_analysis",
+    "serving_tracks",
     "sound_embeddings",
     "sound_embeddings_watermark",
     "sound_seed",
@@ -245,6 +253,32 @@ def _plausible_duration(duration_s: float | None) -> bool:
 
 # --- reading for other services --------------------------------------------------------
 
+#: The audio features :func:`serving_tracks` returns, by column name.
+SERVING_FEATURES: tuple[str, ...] = (
+    "tempo_bpm",
+    "energy",
+    "valence",
+    "danceability",
+    "acousticness",
+    "instrumentalness",
+    "loudness_lufs",
+)
+
+
+@dataclass(frozen=True)
+class ServingTrack:
+    """One track as a recommender sees it: plain values, no ORM objects."""
+
+    id: uuid.UUID
+    title: str
+    artist_id: uuid.UUID
+    artist_name: str
+    genres: tuple[tuple[uuid.UUID, str], ...]
+    created_at: datetime
+    owner_id: uuid.UUID | None
+    features: dict[str, float | None]
+    embedding: np.ndarray | None
+
 
 async def get_tracks(
     session: AsyncSession, ids: Sequence[uuid.UUID], viewer_id: uuid.UUID | None
@@ -262,6 +296,55 @@ async def track_visible(
 ) -> bool:
     """Whether the track exists and is public or ``viewer_id``'s own."""
     return await repository.track_is_visible(session, track_id, viewer_id)
+
+
+async def serving_tracks(
+    session: AsyncSession,
+    ids: Sequence[uuid.UUID] | None = None,
+    viewer_id: uuid.UUID | None = None,
+) -> list[ServingTrack]:
+    """Metadata, audio features and sound embedding of tracks, in bulk (for recommendations).
+
+    ``ids`` None means every track ``viewer_id`` may see (None: public only), in
+    creation order; otherwise the visible ones among ``ids``. Genres are the track's
+    own followed by its artist's (deduplicated). Features are those of any stored
+    analysis (missing values are None).
+    """
+    tracks = await repository.tracks_for_serving(
+        session, None if ids is None else list(dict.fromkeys(ids)), viewer_id
+    )
+    features = await repository.features_of(session, [track.id for track in tracks])
+    found = []
+    for track in tracks:
+        genres = {genre.id: genre.name for genre in track.genres}
+        for genre in track.artist.genres:
+            genres.setdefault(genre.id, genre.name)
+        row = features.get(track.id)
+        found.append(
+            ServingTrack(
+                id=track.id,
+                title=track.title,
+                artist_id=track.artist_id,
+                artist_name=track.artist.name,
+                genres=tuple(genres.items()),
+                created_at=analysis_features.utc(track.created_at) or track.created_at,
+                owner_id=track.owner_id,
+                features={name: getattr(row, name) for name in SERVING_FEATURES}
+                if row is not None
+                else dict.fromkeys(SERVING_FEATURES),
+                embedding=analysis_features.decode_embedding(row.embedding)
+                if row is not None and row.embedding
+                else None,
+            )
+        )
+    return found
+
+
+async def catalog_version(session: AsyncSession) -> str:
+    """A short token that changes when tracks are added, edited or (re)analysed."""
+    count, updated, analysed, features = await repository.catalog_fingerprint(session)
+    text = f"{count}|{updated}|{analysed}|{features}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 # --- personal data ---------------------------------------------------------------------

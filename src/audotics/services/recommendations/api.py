@@ -9,11 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from audotics.gateway.auth import CurrentUser
 from audotics.gateway.deps import SessionDep, get_infra
 from audotics.gateway.errors import PROBLEM_RESPONSES
+from audotics.services.recommendations import taste_api
 from audotics.services.recommendations.schemas import Recommendations
 from audotics.services.recommendations.service import MAX_DEPTH, recommend_for_user
 from audotics.services.recommendations.serving import ServingStateCache
 
 router = APIRouter(tags=["recommendations"], responses=PROBLEM_RESPONSES)
+router.include_router(taste_api.router)  # GET /me/taste-profile
 
 
 def get_serving_states(request: Request) -> ServingStateCache:
