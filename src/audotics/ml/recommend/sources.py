@@ -24,6 +24,8 @@ candidate (``because``) for the explanation. Sources:
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,6 +43,27 @@ class Source(Protocol):
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray: ...
 
     def because(self, row: sparse.csr_matrix, item: int) -> int | None: ...
+
+
+class _RowMemo:
+    """The last value computed for a history row, per thread.
+
+    The engine asks a source for ``top``, then ``scores``, then ``because`` with the
+    same row object; computing the per-row part once (a dense product, a fold-in) is
+    most of the speed. Keyed by identity, held per thread, so concurrent requests in
+    worker threads never see each other's values.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def get(self, row: sparse.csr_matrix, compute: Callable[[], Any]) -> Any:
+        last = getattr(self._local, "last", None)
+        if last is not None and last[0] is row:
+            return last[1]
+        value = compute()
+        self._local.last = (row, value)
+        return value
 
 
 def _top_of(values: np.ndarray, n: int) -> np.ndarray:
@@ -123,17 +146,19 @@ class ItemItemSource:
     def __post_init__(self) -> None:
         self.similarity = sparse.csr_matrix(self.similarity, dtype=np.float32)
         self._by_target = self.similarity.T.tocsr()
+        self._memo = _RowMemo()
 
     def _all(self, row: sparse.csr_matrix) -> np.ndarray:
-        return np.asarray((row @ self.similarity).toarray()).ravel()
+        """Dense scores of every item: a sparse row times a sparse matrix touches only the
+        history's neighbours, so this is cheap even at 100k items."""
+        return self._memo.get(row, lambda: np.asarray((row @ self.similarity).toarray()).ravel())
 
     def top(self, row: sparse.csr_matrix, n: int) -> np.ndarray:
         values = self._all(row)
-        values[values <= 0] = -np.inf
-        return _top_of(values, n)
+        return _top_of(np.where(values > 0, values, -np.inf), n)
 
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
-        return np.asarray((row @ self._by_target[items].T).toarray()).ravel()
+        return self._all(row)[items]
 
     def because(self, row: sparse.csr_matrix, item: int) -> int | None:
         column = self._by_target[item]
@@ -156,13 +181,17 @@ class CollaborativeSource:
         self.model = model
         self._items = np.ascontiguousarray(model.item_factors, dtype=np.float32)
         self._index: Any = None
+        self._memo = _RowMemo()
         if ann and model.n_items > 2000:
             self._index = _mips_index(self._items, expansion)
 
     def user_vector(self, row: sparse.csr_matrix) -> np.ndarray:
         """Fold-in of the row: confidences ``1 + alpha * x`` (x is already log-scaled)."""
         alpha = float(self.model.params.get("alpha", 1.0))
-        return self.model.fold_in(row.indices, 1.0 + alpha * row.data.astype(np.float64))
+        return self._memo.get(
+            row,
+            lambda: self.model.fold_in(row.indices, 1.0 + alpha * row.data.astype(np.float64)),
+        )
 
     def top(self, row: sparse.csr_matrix, n: int) -> np.ndarray:
         if row.nnz == 0:
@@ -170,8 +199,11 @@ class CollaborativeSource:
         vector = self.user_vector(row)
         if self._index is None:
             return _top_of(self._items @ vector, n)
-        found = self._index.search(np.asarray(vector, dtype=np.float32), n)
-        return np.asarray(found.keys, dtype=np.int64)
+        # Search wider than asked, then re-score exactly: HNSW under inner product misses
+        # some of the true top n, rarely the top n among 4n neighbours.
+        found = self._index.search(np.asarray(vector, dtype=np.float32), 4 * n)
+        keys = np.asarray(found.keys, dtype=np.int64)
+        return keys[_top_of((self._items[keys] @ vector).astype(np.float64), n)]
 
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
         if row.nnz == 0:
@@ -210,6 +242,17 @@ def _mips_index(vectors: np.ndarray, expansion: int) -> Any:
     return index
 
 
+def _content_index(unit: np.ndarray) -> Any:
+    """Cosine HNSW over the content vectors (rows without content are left out)."""
+    from usearch.index import Index
+
+    keep = np.flatnonzero(np.linalg.norm(unit, axis=1) > 0)
+    index = Index(ndim=unit.shape[1], metric="cos", dtype="f32", expansion_search=256)
+    if len(keep):
+        index.add(keep.astype(np.uint64), unit[keep], threads=1)
+    return index
+
+
 # --- content, popularity, freshness ---------------------------------------------------
 
 
@@ -220,7 +263,13 @@ class ContentSource:
     without content have an all-zero row and never score.
     """
 
-    def __init__(self, vectors: sparse.spmatrix | np.ndarray, name: str = "content") -> None:
+    def __init__(
+        self,
+        vectors: sparse.spmatrix | np.ndarray,
+        name: str = "content",
+        *,
+        ann_above: int = 20_000,
+    ) -> None:
         self.name = name
         if sparse.issparse(vectors):
             self._unit: sparse.csr_matrix | np.ndarray = unit_rows(vectors)
@@ -228,9 +277,15 @@ class ContentSource:
             dense = np.asarray(vectors, dtype=np.float32)
             norms = np.linalg.norm(dense, axis=1, keepdims=True)
             self._unit = np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
-        self._dense_t: np.ndarray | None = None
+        self._memo = _RowMemo()
+        self._index: Any = None
+        if isinstance(self._unit, np.ndarray) and len(self._unit) > ann_above:
+            self._index = _content_index(self._unit)
 
     def profile(self, row: sparse.csr_matrix) -> np.ndarray:
+        return self._memo.get(row, lambda: self._profile(row))
+
+    def _profile(self, row: sparse.csr_matrix) -> np.ndarray:
         product = row @ self._unit
         vector = (product.toarray() if sparse.issparse(product) else np.asarray(product)).ravel()
         norm = float(np.linalg.norm(vector))
@@ -242,9 +297,11 @@ class ContentSource:
     def top(self, row: sparse.csr_matrix, n: int) -> np.ndarray:
         if row.nnz == 0:
             return np.empty(0, dtype=np.int64)
+        profile = self.profile(row)
+        if self._index is not None and np.any(profile):
+            return np.asarray(self._index.search(profile, n).keys, dtype=np.int64)
         values = self._all(row)
-        values[values <= 0] = -np.inf
-        return _top_of(values, n)
+        return _top_of(np.where(values > 0, values, -np.inf), n)
 
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
         if row.nnz == 0:
