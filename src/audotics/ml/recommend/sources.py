@@ -177,7 +177,7 @@ class CollaborativeSource:
 
     name = "cf"
 
-    def __init__(self, model: FactorModel, *, ann: bool = True, expansion: int = 256) -> None:
+    def __init__(self, model: FactorModel, *, ann: bool = True, expansion: int = 1024) -> None:
         self.model = model
         self._items = np.ascontiguousarray(model.item_factors, dtype=np.float32)
         self._index: Any = None
@@ -234,8 +234,8 @@ def _mips_index(vectors: np.ndarray, expansion: int) -> Any:
         ndim=vectors.shape[1],
         metric="ip",
         dtype="f32",
-        connectivity=16,
-        expansion_add=128,
+        connectivity=32,  # recall@100 on ALS factors: 0.66 at 16/256, 0.90 at 32/1024
+        expansion_add=256,
         expansion_search=expansion,
     )
     index.add(np.arange(len(vectors), dtype=np.uint64), vectors, threads=1)
