@@ -18,9 +18,10 @@ from audotics.services.analytics import service as analytics
 from audotics.services.analytics.schemas import ItemKind
 from audotics.services.catalog import service as catalog
 from tests.integration.analytics.support import interactions, session_of, user_id
+from tests.support.datasets import shared_data
 from tests.support.servers import unavailable
 
-HETREC = Path(__file__).resolve().parents[4] / "shared" / "data" / "lastfm-2k"
+HETREC = shared_data("lastfm-2k")
 FILES = (
     "user_artists.dat",
     "artists.dat",

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from audotics.ml.datasets import from_hetrec, load_lastfm_hetrec
+from tests.support.datasets import shared_data
 from tests.support.servers import unavailable
 
-LASTFM_2K = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "lastfm-2k"
+LASTFM_2K = shared_data("lastfm-2k")
 
 
 def _write(path: Path, lines: list[bytes]) -> None:
