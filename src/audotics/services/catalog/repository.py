@@ -261,14 +261,23 @@ async def list_tracks(
     return await _page(session, query, limit, offset)
 
 
-async def tracks_where(session: AsyncSession, *conditions: ColumnElement[bool]) -> list[Track]:
-    """Every track matching ``conditions``, fully loaded (re-indexing, export, deletion)."""
-    result = await session.scalars(
+async def tracks_where(
+    session: AsyncSession, *conditions: ColumnElement[bool], for_update: bool = False
+) -> list[Track]:
+    """Every track matching ``conditions``, fully loaded (re-indexing, export, deletion).
+
+    ``for_update`` locks the rows in a fixed order before anything else is touched, the
+    same order the analysis worker takes (track row first), so the two cannot deadlock.
+    """
+    query = (
         select(Track)
         .where(*conditions)
         .options(*_TRACK_DETAILS)
         .order_by(Track.created_at, Track.id)
     )
+    if for_update:
+        query = query.with_for_update(of=Track).execution_options(populate_existing=True)
+    result = await session.scalars(query)
     return list(result.unique())
 
 

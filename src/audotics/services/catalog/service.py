@@ -367,7 +367,7 @@ async def delete_user_data(
     ``objects`` the files stay behind unreferenced until
     :func:`purge_orphaned_audio` collects them.
     """
-    tracks = await repository.tracks_where(session, Track.owner_id == user_id)
+    tracks = await repository.tracks_where(session, Track.owner_id == user_id, for_update=True)
     if not tracks:
         return
     keys = [track.audio_key for track in tracks if track.audio_key]
