@@ -28,7 +28,7 @@ from audotics.ml.cf.registry import ModelHolder, ModelRegistry
 from audotics.services.personal_data import PersonalData
 from audotics.services.registry import personal_data_contributors
 from audotics.services.users.service import AuthConfig
-from audotics.workers import BackgroundWork, register_handlers
+from audotics.workers import BackgroundWork, close_handlers, register_handlers
 
 logger = logging.getLogger("audotics")
 
@@ -75,7 +75,17 @@ def _problem_schema(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def create_app(settings: Settings | None = None, infra: Infra | None = None) -> FastAPI:
+def create_served_app() -> FastAPI:
+    """The app of an ``audotics serve`` process: like :func:`create_app`, and when it stops,
+    the process-wide analysis pool stops with it. (uvicorn re-raises SIGTERM after the
+    lifespan ends, so nothing after ``uvicorn.run`` would run; tests building many apps in
+    one process keep the pool.)"""
+    return create_app(owns_process=True)
+
+
+def create_app(
+    settings: Settings | None = None, infra: Infra | None = None, *, owns_process: bool = False
+) -> FastAPI:
     settings = settings or (infra.settings if infra else Settings())
 
     @asynccontextmanager
@@ -111,6 +121,8 @@ def create_app(settings: Settings | None = None, infra: Infra | None = None) -> 
             await holder.stop()
             if background is not None:
                 await background.shutdown()
+                if owns_process:
+                    close_handlers()
             await app.state.rate_limiter.close()
             if owned:
                 await state.close()

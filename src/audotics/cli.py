@@ -30,7 +30,7 @@ def serve(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     typer.echo(f"Audotics on http://{host}:{port}  (data: {settings.data_dir.resolve()})")
     uvicorn.run(
-        "audotics.app:create_app",
+        "audotics.app:create_served_app",
         factory=True,
         host=host,
         port=port,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import httpx
@@ -11,6 +12,7 @@ from asgi_lifespan import LifespanManager
 from audotics.app import create_app
 from audotics.config import Settings
 from audotics.demo import DEMO_USERS, demo_catalog, load_demo
+from audotics.ml.datasets.demo_listening import DEMO_GENRE_INDEX
 
 
 def test_demo_catalog_is_deterministic_and_varied() -> None:
@@ -25,9 +27,9 @@ def test_demo_catalog_is_deterministic_and_varied() -> None:
 
 
 async def test_demo_loads_once_and_is_usable(settings: Settings) -> None:
-    lines = await load_demo(settings, tracks=6)
+    lines = await load_demo(settings, tracks=6, community=0)
     assert "6 new, 6 rendered" in lines[0]
-    again = await load_demo(settings, tracks=6)
+    again = await load_demo(settings, tracks=6, community=0)
     assert "0 new, 0 rendered" in again[0]
     assert any(DEMO_USERS[0].password in line for line in lines)
 
@@ -51,3 +53,41 @@ async def test_demo_loads_once_and_is_usable(settings: Settings) -> None:
             assert 7.5 < info.duration < 14.5
             mine = await client.get("/api/v1/playlists", headers=headers)
             assert [p["name"] for p in mine.json()["items"]] == ["Demo favourites"]
+
+
+async def test_demo_recommendations_are_personal_on_first_run(settings: Settings) -> None:
+    """Demo listening and a trained model: the demo account's recommendations come from
+    the model, lean to the genre it loves, and its taste profile says so."""
+    lines = await load_demo(settings, tracks=40, community=12)
+    model_line = next(line for line in lines if line.startswith("recommendation model: "))
+    version = model_line.split(": ", 1)[1]
+    assert any("13 listeners" in line for line in lines)
+    again = await load_demo(settings, tracks=40, community=12)
+    assert any("(0 new)" in line for line in again), again
+    assert model_line in again, "no new listens, no retraining"
+    loved = sorted({t.genres[-1] for t in demo_catalog()[:40]})[DEMO_GENRE_INDEX]
+
+    app = create_app(settings)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            listener = DEMO_USERS[0]
+            login = await client.post(
+                "/api/v1/auth/login", json={"email": listener.email, "password": listener.password}
+            )
+            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            for _ in range(100):  # the model loads in the background at start-up
+                recs = (
+                    await client.get("/api/v1/me/recommendations?limit=5", headers=headers)
+                ).json()
+                if recs["model_version"] == version:
+                    break
+                await asyncio.sleep(0.1)
+            assert recs["model_version"] == version
+            genres = [item["track"]["genres"] for item in recs["items"]]
+            # 40 tracks: each genre is one artist, and at most two per artist are shown.
+            assert all(loved in names for names in genres[:2]), genres
+            profile = (await client.get("/api/v1/me/taste-profile", headers=headers)).json()
+            assert profile["counts"]["plays"] > 10
+            top = [g["genre"]["name"] for g in profile["top_genres"][:2]]  # genre and parent
+            assert loved in top, profile["top_genres"]

@@ -3,7 +3,8 @@
 The same handlers run inside the API process in embedded mode (in-process
 queue and events) and in ``audotics worker`` processes against Redis.
 Each module named in ``HANDLER_MODULES`` provides ``register(infra)``, which
-calls ``infra.queue.register(...)`` / ``infra.events.subscribe(...)``.
+calls ``infra.queue.register(...)`` / ``infra.events.subscribe(...)``, and may
+provide ``close()``, called once when the process stops serving.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ def register_handlers(infra: Infra) -> list[str]:
         importlib.import_module(name).register(infra)
         registered.append(name)
     return registered
+
+
+def close_handlers() -> None:
+    """Release what handler modules hold for the whole process (``close()``, optional)."""
+    for name in HANDLER_MODULES:
+        close = getattr(importlib.import_module(name), "close", None)
+        if close is not None:
+            close()
 
 
 class BackgroundWork:
@@ -98,4 +107,5 @@ async def run_worker_process(settings: Settings, concurrency: int = 1) -> None:
         await work.wait()
     finally:
         await work.shutdown()
+        close_handlers()
         await infra.close()

@@ -140,6 +140,10 @@ class AnalysisRunner:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def terminate(self) -> None:
+        """Stop the children now, mid-analysis or not (their jobs are recovered later)."""
+        self._restart()
+
 
 _runner: AnalysisRunner | None = None
 
@@ -151,6 +155,17 @@ def shared_runner(infra: Infra) -> AnalysisRunner:
         settings = infra.settings
         _runner = AnalysisRunner(settings.worker_concurrency, settings.analysis_timeout_s)
     return _runner
+
+
+def close() -> None:
+    """At the end of a serving or worker process: without this, interpreter exit waits
+    for every queued analysis and a SIGTERM'd server leaves its pool processes running.
+    An interrupted job is not lost: Redis redelivers it, an embedded start re-queues
+    pending tracks."""
+    global _runner
+    if _runner is not None:
+        _runner.terminate()
+        _runner = None
 
 
 # --- the pipeline ----------------------------------------------------------------------
