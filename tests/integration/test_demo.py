@@ -91,3 +91,18 @@ async def test_demo_recommendations_are_personal_on_first_run(settings: Settings
             assert profile["counts"]["plays"] > 10
             top = [g["genre"]["name"] for g in profile["top_genres"][:2]]  # genre and parent
             assert loved in top, profile["top_genres"]
+            cf = profile["collaborative"]
+            assert cf["model_version"] == version and len(cf["factors"]) == 32
+            assert cf["tracks_in_model"] > 0 and any(abs(x) > 1e-4 for x in cf["factors"])
+            # A listen moves the folded-in factors at once: no retraining.
+            other = next(i for i in recs["items"] if loved not in i["track"]["genres"])
+            listens = [
+                {"track_id": other["track"]["id"], "event": "complete", "occurred_at": when}
+                for when in ("2026-01-01T10:00:00Z", "2026-01-01T10:05:00Z")
+            ]
+            posted = await client.post(
+                "/api/v1/listens", json={"listens": listens}, headers=headers
+            )
+            assert posted.status_code in (200, 201), posted.text
+            moved = (await client.get("/api/v1/me/taste-profile", headers=headers)).json()
+            assert moved["collaborative"]["factors"] != cf["factors"]

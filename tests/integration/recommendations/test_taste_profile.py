@@ -87,6 +87,7 @@ async def test_profile_reflects_the_callers_listens_and_refreshes(
     bobs = await profile_of(client, bob)
     assert [a["artist"]["name"] for a in bobs["top_artists"]] == ["Basalt"]
     assert bobs["counts"]["events"] == 1
+    assert profile["collaborative"] is None, "no CF model is trained yet"
 
     # Served from the cache until a new listen changes the history.
     assert await profile_of(client, alice) == profile

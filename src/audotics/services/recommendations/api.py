@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from audotics.gateway.auth import CurrentUser
 from audotics.gateway.deps import SessionDep, get_infra
@@ -12,23 +12,13 @@ from audotics.gateway.errors import PROBLEM_RESPONSES
 from audotics.services.recommendations import taste_api
 from audotics.services.recommendations.schemas import Recommendations
 from audotics.services.recommendations.service import MAX_DEPTH, recommend_for_user
-from audotics.services.recommendations.serving import ServingStateCache
+from audotics.services.recommendations.serving_api import (  # noqa: F401 (re-exported)
+    ServingStatesDep,
+    get_serving_states,
+)
 
 router = APIRouter(tags=["recommendations"], responses=PROBLEM_RESPONSES)
 router.include_router(taste_api.router)  # GET /me/taste-profile
-
-
-def get_serving_states(request: Request) -> ServingStateCache:
-    """One serving state per application; the model holder comes from the app's start-up."""
-    states: ServingStateCache | None = getattr(request.app.state, "serving_states", None)
-    if states is None:
-        holder = getattr(request.app.state, "model_holder", None)
-        states = ServingStateCache(holder)
-        request.app.state.serving_states = states
-    return states
-
-
-ServingStatesDep = Annotated[ServingStateCache, Depends(get_serving_states)]
 
 
 @router.get(

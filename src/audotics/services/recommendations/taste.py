@@ -6,10 +6,11 @@ touched (their own private tracks included), read through
 :mod:`~audotics.services.recommendations.serving_data`.
 
 Caching and invalidation: the response is stored in the infra cache under
-``recommendations:taste:{user}:{history}:{catalog}``, where the two tokens come from
-``analytics.history_version`` and ``catalog.catalog_version`` (cheap aggregate
-queries). A recorded listen, an import or a catalog edit changes a token, so the next
-read misses and recomputes; stale entries just expire (:data:`PROFILE_TTL_S`).
+``recommendations:taste:{user}:{history}:{catalog}:{model}``, where the first two
+tokens come from ``analytics.history_version`` and ``catalog.catalog_version`` (cheap
+aggregate queries) and the last is the served CF model's version. A recorded listen,
+an import, a catalog edit or a model swap changes a token, so the next read misses and
+recomputes; stale entries just expire (:data:`PROFILE_TTL_S`).
 This was chosen over subscribing to ``listen.recorded``: it needs no wiring in the
 composition root, is exact across API replicas and processes (no missed or delayed
 events), and also covers imports, which do not publish. :func:`invalidate_profile`
@@ -25,15 +26,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from audotics.infra.cache.base import Cache
 from audotics.ml.profiles import TasteProfile, build_taste_profile, engagement_weights
+from audotics.ml.recommend.sources import CollaborativeSource
 from audotics.services.analytics import service as analytics
+from audotics.services.analytics.schemas import ItemKind
 from audotics.services.catalog import service as catalog
 from audotics.services.catalog.schemas import ArtistRef, GenreOut
+from audotics.services.recommendations.serving import ServingStateCache
 from audotics.services.recommendations.serving_data import (
     ItemSnapshot,
     history_arrays,
     load_item_snapshot,
 )
 from audotics.services.recommendations.taste_schemas import (
+    CollaborativeTaste,
     Diversity,
     FeatureSummary,
     ListeningCounts,
@@ -50,17 +55,48 @@ TOP_K = 10
 _PREFIX = "recommendations:taste:"
 
 
-async def taste_profile(session: AsyncSession, cache: Cache, user_id: uuid.UUID) -> TasteProfileOut:
-    """The user's taste profile, from the cache when their history has not changed."""
+async def taste_profile(
+    session: AsyncSession,
+    cache: Cache,
+    user_id: uuid.UUID,
+    states: ServingStateCache | None = None,
+) -> TasteProfileOut:
+    """The user's taste profile, from the cache when their history has not changed.
+
+    With ``states``, the profile also holds the user's CF factors on the served model
+    (and the cache key its version, so a model swap recomputes them)."""
     history = await analytics.history_version(session, user_id)
     items = await catalog.catalog_version(session)
-    key = f"{_PREFIX}{user_id}:{history}:{items}"
+    served = states.holder.current if states is not None and states.holder is not None else None
+    model = served.version if served is not None else "-"
+    key = f"{_PREFIX}{user_id}:{history}:{items}:{model}"
     cached = await cache.get(key)
     if cached is not None:
         return TasteProfileOut.model_validate_json(cached)
     profile = await compute_taste_profile(session, user_id)
+    if states is not None and served is not None:
+        profile.collaborative = await collaborative_taste(session, states, user_id)
     await cache.set(key, profile.model_dump_json().encode(), ttl_s=PROFILE_TTL_S)
     return profile
+
+
+async def collaborative_taste(
+    session: AsyncSession, states: ServingStateCache, user_id: uuid.UUID
+) -> CollaborativeTaste | None:
+    """The user's fold-in on the served model: the vector recommendations are scored with."""
+    state = await states.get(session)
+    cf = state.engine.sources.get("cf")
+    if state.model_version is None or not isinstance(cf, CollaborativeSource):
+        return None
+    rows = await analytics.interactions(session, ItemKind.track, user_id)
+    row, _ = state.row(rows)
+    known = cf.model.item_factors[row.indices].any(axis=1) if row.nnz else np.zeros(0, bool)
+    vector = cf.user_vector(row)
+    return CollaborativeTaste(
+        model_version=state.model_version,
+        factors=[float(x) for x in vector],
+        tracks_in_model=int(np.count_nonzero(known)),
+    )
 
 
 async def invalidate_profile(cache: Cache, user_id: uuid.UUID) -> int:

@@ -56,6 +56,14 @@ class Diversity(BaseModel):
     )
 
 
+class CollaborativeTaste(BaseModel):
+    model_version: str = Field(description="The served CF model the factors belong to")
+    factors: list[float] = Field(
+        description="Your ALS user vector, folded in from your listens on the served model"
+    )
+    tracks_in_model: int = Field(description="Your positively engaged tracks the model knows")
+
+
 class TasteProfileOut(BaseModel):
     """What a listener's history says about their taste (empty history: zeros and nulls)."""
 
@@ -70,6 +78,9 @@ class TasteProfileOut(BaseModel):
     listening_hours: list[int] = Field(description="Events per UTC hour, 24 bins")
     listening_weekdays: list[int] = Field(description="Events per UTC weekday, Monday first")
     diversity: Diversity
+    collaborative: CollaborativeTaste | None = Field(
+        default=None, description="CF factors (null until a model is trained and served)"
+    )
     novelty: float | None = Field(
         description="Mean self-information (bits) of the engaged tracks given global plays"
     )

@@ -1,0 +1,22 @@
+"""The application's serving state as a FastAPI dependency (shared by this service's routes)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from audotics.services.recommendations.serving import ServingStateCache
+
+
+def get_serving_states(request: Request) -> ServingStateCache:
+    """One serving state per application; the model holder comes from the app's start-up."""
+    states: ServingStateCache | None = getattr(request.app.state, "serving_states", None)
+    if states is None:
+        holder = getattr(request.app.state, "model_holder", None)
+        states = ServingStateCache(holder)
+        request.app.state.serving_states = states
+    return states
+
+
+ServingStatesDep = Annotated[ServingStateCache, Depends(get_serving_states)]
