@@ -123,6 +123,7 @@ async def _run(
         database_url=url,
         secret_key="bench-secret-key-that-is-long-enough-for-hs256",  # type: ignore[arg-type]
         auto_migrate=False,
+        embedded_worker=False,  # no analysis processes competing for the cores
         argon2_time_cost=1,
         argon2_memory_kib=8,
     )

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,7 @@ def main(argv: list[str]) -> int:
     users = rng.choice(log.n_users, args.requests, replace=False)
     engine_times, brute_times, fold_times, recalls, overlaps = [], [], [], [], []
     reflected = 0
+    load = os.getloadavg()
     with threadpool_limits(1):
         for user in users[:10]:  # warm-up
             engine.recommend(rows[int(user)], 10, max_per_artist=2)
@@ -210,6 +212,7 @@ def main(argv: list[str]) -> int:
             reflected += int(moved and listened not in {r.item for r in after})
 
     figures: dict[str, Any] = {
+        "load_average": load,  # a busy machine inflates every figure
         "items": log.n_items,
         "users": log.n_users,
         "requests": len(users),
@@ -228,6 +231,8 @@ def main(argv: list[str]) -> int:
 
         with threadpool_limits(1):
             figures["http"] = http_leg(data, rows, engine, args.http_requests, args.seed)
+    one, five, _ = figures["load_average"]
+    print(f"load average {one:.1f} (1 min) {five:.1f} (5 min) when the timing started")
     for name in ("engine", "brute_force", "new_listen", "http"):
         if name in figures:
             f = figures[name]

@@ -78,7 +78,7 @@ def _top_of(values: np.ndarray, n: int) -> np.ndarray:
     n = min(n, int(finite.sum()))
     if n <= 0:
         return np.empty(0, dtype=np.int64)
-    masked = np.where(finite, values, -np.inf)
+    masked = values if n == len(values) or finite.all() else np.where(finite, values, -np.inf)
     part = np.argpartition(-masked, n - 1)[:n]
     return part[np.argsort(-masked[part], kind="stable")].astype(np.int64)
 
@@ -320,8 +320,10 @@ class ContentSource:
         return self._memo.get(row, lambda: self._profile(row))
 
     def _profile(self, row: sparse.csr_matrix) -> np.ndarray:
-        product = row @ self._unit
-        vector = (product.toarray() if sparse.issparse(product) else np.asarray(product)).ravel()
+        if isinstance(self._unit, np.ndarray):  # the history's rows only
+            vector = row.data.astype(np.float32) @ np.take(self._unit, row.indices, axis=0)
+        else:
+            vector = np.asarray((row @ self._unit).toarray()).ravel()
         norm = float(np.linalg.norm(vector))
         return (vector / norm).astype(np.float32) if norm > 0 else vector.astype(np.float32)
 
@@ -370,12 +372,23 @@ class PopularitySource:
         self._log = np.log1p(self.listeners).astype(np.float32)
         self._order = _top_of(self._log.astype(np.float64), len(self._log))
         self.content = content
+        self._heads: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _head(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``size`` most popular items and their log counts, kept once computed."""
+        head = self._heads.get(size)
+        if head is None:
+            items = self._order[:size]
+            head = self._heads[size] = (items, self._log[items])
+        return head
 
     def top(self, row: sparse.csr_matrix, n: int) -> np.ndarray:
         if self.content is None or row.nnz == 0:
             return self._order[:n]
-        pool = self._order[: max(20 * n, 2000)]
-        return pool[_top_of(self.scores(row, pool).astype(np.float64), n)]
+        # "Popular in your genres": the head of the popularity order, by content affinity.
+        pool, logs = self._head(max(20 * n, 2000))
+        values = logs * np.maximum(self.content.affinity(row, pool), 0.0)
+        return pool[_top_of(values.astype(np.float64), n)]
 
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
         base = self._log[items]
