@@ -78,9 +78,10 @@ class FactorModel:
     # --- fold-in -----------------------------------------------------------------------
 
     def _item_gram(self) -> np.ndarray:
+        """``Y^T Y + lambda I``, computed once: the part of every fold-in that is shared."""
         if self._gram is None:
             y = self.item_factors.astype(np.float64)
-            self._gram = y.T @ y
+            self._gram = y.T @ y + self.regularization * np.eye(y.shape[1])
         return self._gram
 
     def fold_in(
@@ -88,7 +89,10 @@ class FactorModel:
     ) -> np.ndarray:
         """The factors of an unseen user from their items and confidences (default: c = 1 +
         the model's alpha * log 2, i.e. one play each). Duplicate items add up."""
-        items = np.asarray(list(item_indices), dtype=np.int64)
+        items = np.asarray(
+            item_indices if isinstance(item_indices, np.ndarray) else list(item_indices),
+            dtype=np.int64,
+        )
         f = self.item_factors.shape[1]
         if items.size == 0:
             return np.zeros(f, dtype=np.float32)
@@ -97,16 +101,18 @@ class FactorModel:
             eps = float(self.params.get("eps", 1.0))
             conf = np.full(items.size, 1.0 + alpha * np.log1p(1.0 / eps))
         else:
-            conf = np.asarray(list(weights), dtype=np.float64)
+            conf = np.asarray(
+                weights if isinstance(weights, np.ndarray) else list(weights), dtype=np.float64
+            )
             if conf.shape != items.shape:
                 raise ValueError("one weight per item")
-        unique, inverse = np.unique(items, return_inverse=True)
-        conf = np.bincount(inverse, weights=conf)
+        if items.size > 1 and not np.all(items[1:] > items[:-1]):  # duplicates add up
+            unique, inverse = np.unique(items, return_inverse=True)
+            items, conf = unique, np.bincount(inverse, weights=conf)
         keep = conf != 0
-        unique, conf = unique[keep], conf[keep]
+        unique, conf = items[keep], conf[keep]
         y = self.item_factors[unique].astype(np.float64)
-        a = self._item_gram() + self.regularization * np.eye(f)
-        a += (y * (np.abs(conf) - 1.0)[:, None]).T @ y
+        a = self._item_gram() + (y * (np.abs(conf) - 1.0)[:, None]).T @ y
         positive = conf > 0
         b = (y[positive] * conf[positive, None]).sum(axis=0)
         return np.linalg.solve(a, b).astype(np.float32)

@@ -97,11 +97,14 @@ class Candidates:
 
 
 def _standardise(values: np.ndarray) -> np.ndarray:
-    values = np.nan_to_num(values.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
-    std = float(values.std())
+    values = values.astype(np.float32)
+    if not np.isfinite(values).all():
+        values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+    centred = values - float(values.mean())
+    std = float(np.sqrt(np.dot(centred, centred) / len(centred)))
     if std <= 1e-12:
         return np.zeros_like(values)
-    return (values - float(values.mean())) / std
+    return centred / std
 
 
 class RecommendationEngine:
@@ -157,7 +160,9 @@ class RecommendationEngine:
         found = [source.top(row, per_source) for source in self.sources.values()]
         pool = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
         banned = np.union1d(row.indices, np.fromiter(exclude, dtype=np.int64))
-        pool = pool[~np.isin(pool, banned)]
+        if len(banned):  # sorted both: a binary search per candidate, nothing catalogue-sized
+            at = np.minimum(np.searchsorted(banned, pool), len(banned) - 1)
+            pool = pool[banned[at] != pool]
         names = tuple(self.sources)
         z = np.zeros((len(names), len(pool)), dtype=np.float32)
         if len(pool):
@@ -188,15 +193,16 @@ class RecommendationEngine:
             item_artist=self.item_artist,
             max_per_artist=max_per_artist,
         )
-        position = {int(item): i for i, item in enumerate(found.items)}
+        # found.items is sorted (np.unique, then a mask), so a lookup is a binary search.
+        positions = np.searchsorted(found.items, np.asarray(chosen, dtype=np.int64)).tolist()
         out = []
-        for item in chosen:
-            column = contributions[:, position[item]]
-            share = {name: float(column[i]) for i, name in enumerate(found.sources)}
+        for item, position in zip(chosen, positions, strict=True):
+            column = contributions[:, position].tolist()
+            share = dict(zip(found.sources, column, strict=True))
             out.append(
                 Recommendation(
                     item=item,
-                    score=float(blended[position[item]]),
+                    score=float(blended[position]),
                     explanation=self.explain(row, item, share),
                     contributions=share,
                 )
@@ -237,8 +243,7 @@ def rerank(
     being the blended score rescaled to [0, 1]; skip items over the artist cap."""
     order = np.argsort(-scores, kind="stable")
     if diversity <= 0 or vectors is None:
-        ranked = [int(items[i]) for i in order]
-        return _artist_capped(ranked, n, item_artist, max_per_artist)
+        return _artist_capped(items[order].tolist(), n, item_artist, max_per_artist)
     pool = order[: max(4 * n, 50)]
     relevance = scores[pool]
     spread = float(relevance.max() - relevance.min())
@@ -259,7 +264,7 @@ def rerank(
         chosen.append(item)
         closest = np.maximum(closest, candidate_vectors @ candidate_vectors[best])
     if len(chosen) < n:  # the MMR pool ran dry: top up in relevance order
-        rest = [int(items[i]) for i in order[len(pool) :]]
+        rest = items[order[len(pool) :]].tolist()
         chosen += _artist_capped(rest, n - len(chosen), item_artist, max_per_artist, per_artist)
     return chosen
 

@@ -9,8 +9,8 @@ candidate (``because``) for the explanation. Sources:
 
 * :class:`CollaborativeSource` -- latent factors (ALS): the user's vector is folded in
   from the row (``FactorModel.fold_in``), so a new listen moves it at once; retrieval
-  goes through an inner-product HNSW index over the item factors (usearch), scoring
-  is a dot product.
+  goes through an inverted-file inner-product index over the item factors
+  (:class:`audotics.ml.similarity.mips.InnerProductIndex`), scoring is a dot product.
 * :class:`ItemItemSource` -- co-listening: a sparse item-item matrix, cosine kNN over
   the listener columns, or EASE (Steck 2019) sparsified to its strongest weights per
   item; score(j) = sum_i x_ui * S_ij.
@@ -20,6 +20,11 @@ candidate (``because``) for the explanation. Sources:
 * :class:`PopularitySource` -- log listener counts, optionally restricted to the
   user's genres/tags (popularity times content affinity).
 * :class:`FreshnessSource` -- recently added items, decaying with age.
+
+Per request no source allocates or scans anything catalogue-sized: retrieval goes
+through an index (CF, dense content), precomputed orders (popularity, freshness) or
+the sparse rows of the user's own items (item-item), and ``scores`` only gathers the
+candidates' rows.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import numpy as np
 from scipy import sparse
 
 from audotics.ml.cf.model import FactorModel
+from audotics.ml.similarity.mips import InnerProductIndex
 
 
 class Source(Protocol):
@@ -72,7 +78,7 @@ def _top_of(values: np.ndarray, n: int) -> np.ndarray:
     n = min(n, int(finite.sum()))
     if n <= 0:
         return np.empty(0, dtype=np.int64)
-    masked = np.where(finite, values, -np.inf)
+    masked = values if n == len(values) or finite.all() else np.where(finite, values, -np.inf)
     part = np.argpartition(-masked, n - 1)[:n]
     return part[np.argsort(-masked[part], kind="stable")].astype(np.int64)
 
@@ -138,52 +144,117 @@ def ease_neighbours(
 
 @dataclass(eq=False)
 class ItemItemSource:
-    """score(j) = sum over the user's items i of x_ui * S_ij (S sparse, rows = i)."""
+    """score(j) = sum over the user's items i of x_ui * S_ij (S sparse, rows = i).
+
+    Only the rows of the user's own items are read: their non-zero columns are the
+    candidates, so a request touches history x neighbours cells, never the catalogue.
+    """
 
     similarity: sparse.csr_matrix
     name: str = "item"
 
     def __post_init__(self) -> None:
         self.similarity = sparse.csr_matrix(self.similarity, dtype=np.float32)
+        self.similarity.sum_duplicates()
         self._by_target = self.similarity.T.tocsr()
+        self._by_target.sort_indices()
         self._memo = _RowMemo()
 
-    def _all(self, row: sparse.csr_matrix) -> np.ndarray:
-        """Dense scores of every item: a sparse row times a sparse matrix touches only the
-        history's neighbours, so this is cheap even at 100k items."""
-        return self._memo.get(row, lambda: np.asarray((row @ self.similarity).toarray()).ravel())
+    def _reached(self, row: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted items with a non-zero score, their scores) for the row."""
+        return self._memo.get(row, lambda: self._accumulate(row))
+
+    def _accumulate(self, row: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        indptr = self.similarity.indptr
+        history = row.indices
+        starts, ends = indptr[history], indptr[history + 1]
+        cells = _ranges(starts, ends)
+        if len(cells) == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        weights = np.repeat(row.data.astype(np.float32), ends - starts)
+        targets, where = np.unique(self.similarity.indices[cells], return_inverse=True)
+        values = np.bincount(where, weights=weights * self.similarity.data[cells])
+        return targets.astype(np.int64), values.astype(np.float32)
 
     def top(self, row: sparse.csr_matrix, n: int) -> np.ndarray:
-        values = self._all(row)
-        return _top_of(np.where(values > 0, values, -np.inf), n)
+        targets, values = self._reached(row)
+        positive = values > 0
+        return targets[positive][_top_of(values[positive].astype(np.float64), n)]
 
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
-        return self._all(row)[items]
+        targets, values = self._reached(row)
+        return _lookup(targets, values, items)
 
     def because(self, row: sparse.csr_matrix, item: int) -> int | None:
-        column = self._by_target[item]
-        contributions = row.multiply(column).tocsr()
-        if contributions.nnz == 0:
+        if row.nnz == 0:
             return None
-        best = int(np.argmax(contributions.data))
-        return int(contributions.indices[best]) if contributions.data[best] > 0 else None
+        start, end = self._by_target.indptr[item], self._by_target.indptr[item + 1]
+        seeds = self._by_target.indices[start:end]
+        similarity = self._by_target.data[start:end]
+        history, weight = row.indices, row.data
+        if not row.has_sorted_indices:
+            order = np.argsort(history, kind="stable")
+            history, weight = history[order], weight[order]
+        at = np.minimum(np.searchsorted(history, seeds), len(history) - 1)
+        hit = history[at] == seeds
+        if not hit.any():
+            return None
+        contributions = weight[at[hit]] * similarity[hit]
+        best = int(np.argmax(contributions))
+        return int(seeds[hit][best]) if contributions[best] > 0 else None
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The concatenation of ``arange(s, e)`` for each pair, without a Python loop."""
+    sizes = ends - starts
+    total = int(sizes.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    offsets = np.cumsum(sizes) - sizes
+    return np.repeat(starts - offsets, sizes) + np.arange(total, dtype=np.int64)
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """values[keys == item] for each item (0 where absent); ``keys`` sorted."""
+    out = np.zeros(len(items), dtype=np.float32)
+    if len(keys) == 0 or len(items) == 0:
+        return out
+    at = np.minimum(np.searchsorted(keys, items), len(keys) - 1)
+    found = keys[at] == items
+    out[found] = values[at[found]]
+    return out
 
 
 # --- latent factors -------------------------------------------------------------------
 
 
 class CollaborativeSource:
-    """ALS factors with fold-in; HNSW retrieval over the item factors when ``ann``."""
+    """ALS factors with fold-in; inverted-file retrieval over the item factors when ``ann``.
+
+    The index is built when the source is (a few seconds at 100k items, in the serving
+    state's worker thread); ``probes`` overrides how many of its lists a query reads.
+    """
 
     name = "cf"
 
-    def __init__(self, model: FactorModel, *, ann: bool = True, expansion: int = 1024) -> None:
+    def __init__(self, model: FactorModel, *, ann: bool = True, probes: int | None = None) -> None:
         self.model = model
         self._items = np.ascontiguousarray(model.item_factors, dtype=np.float32)
-        self._index: Any = None
+        self._index: InnerProductIndex | None = None
+        self._probes = probes
         self._memo = _RowMemo()
+        self._history_memo = _RowMemo()
         if ann and model.n_items > 2000:
-            self._index = _mips_index(self._items, expansion)
+            self._index = InnerProductIndex(self._items, probes=probes)
+
+    @property
+    def index(self) -> InnerProductIndex | None:
+        return self._index
 
     def user_vector(self, row: sparse.csr_matrix) -> np.ndarray:
         """Fold-in of the row: confidences ``1 + alpha * x`` (x is already log-scaled)."""
@@ -199,58 +270,20 @@ class CollaborativeSource:
         vector = self.user_vector(row)
         if self._index is None:
             return _top_of(self._items @ vector, n)
-        # Search wider than asked, then re-score exactly: HNSW under inner product misses
-        # some of the true top n, rarely the top n among 4n neighbours.
-        found = self._index.search(np.asarray(vector, dtype=np.float32), 4 * n)
-        keys = np.asarray(found.keys, dtype=np.int64)
-        return keys[_top_of((self._items[keys] @ vector).astype(np.float64), n)]
+        keys, _scores = self._index.search(vector, n)
+        return keys
 
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
         if row.nnz == 0:
             return np.zeros(len(items), dtype=np.float32)
-        return self._items[items] @ self.user_vector(row)
+        return np.take(self._items, items, axis=0) @ self.user_vector(row)
 
     def because(self, row: sparse.csr_matrix, item: int) -> int | None:
         if row.nnz == 0:
             return None
-        history = self._items[row.indices]
-        target = self._items[item]
-        norms = np.linalg.norm(history, axis=1) * (np.linalg.norm(target) or 1.0)
-        cosine = (history @ target) / np.where(norms > 0, norms, 1.0)
-        return int(row.indices[int(np.argmax(cosine))])
-
-
-def _mips_index(vectors: np.ndarray, expansion: int) -> Any:
-    """HNSW with the inner-product metric over the raw item factors.
-
-    The textbook reduction of maximum inner product to cosine (one extra coordinate
-    sqrt(M^2 - |y|^2)) measured far worse here (recall@100 0.41 against 0.98 on 6,000
-    random 32-d factors with log-normal norms): the extra coordinate dominates short
-    vectors and flattens the graph's neighbourhoods.
-    """
-    from usearch.index import Index
-
-    index = Index(
-        ndim=vectors.shape[1],
-        metric="ip",
-        dtype="f32",
-        connectivity=32,  # recall@100 on ALS factors: 0.66 at 16/256, 0.90 at 32/1024
-        expansion_add=256,
-        expansion_search=expansion,
-    )
-    index.add(np.arange(len(vectors), dtype=np.uint64), vectors, threads=1)
-    return index
-
-
-def _content_index(unit: np.ndarray) -> Any:
-    """Cosine HNSW over the content vectors (rows without content are left out)."""
-    from usearch.index import Index
-
-    keep = np.flatnonzero(np.linalg.norm(unit, axis=1) > 0)
-    index = Index(ndim=unit.shape[1], metric="cos", dtype="f32", expansion_search=256)
-    if len(keep):
-        index.add(keep.astype(np.uint64), unit[keep], threads=1)
-    return index
+        # The history's unit factors once per row; then one small product per item.
+        history = self._history_memo.get(row, lambda: _unit(self._items[row.indices]))
+        return int(row.indices[int(np.argmax(history @ self._items[item]))])
 
 
 # --- content, popularity, freshness ---------------------------------------------------
@@ -278,16 +311,19 @@ class ContentSource:
             norms = np.linalg.norm(dense, axis=1, keepdims=True)
             self._unit = np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
         self._memo = _RowMemo()
-        self._index: Any = None
+        self._index: InnerProductIndex | None = None
         if isinstance(self._unit, np.ndarray) and len(self._unit) > ann_above:
-            self._index = _content_index(self._unit)
+            # Inner product on unit rows is the cosine; zero rows (no content) stay out.
+            self._index = InnerProductIndex(self._unit)
 
     def profile(self, row: sparse.csr_matrix) -> np.ndarray:
         return self._memo.get(row, lambda: self._profile(row))
 
     def _profile(self, row: sparse.csr_matrix) -> np.ndarray:
-        product = row @ self._unit
-        vector = (product.toarray() if sparse.issparse(product) else np.asarray(product)).ravel()
+        if isinstance(self._unit, np.ndarray):  # the history's rows only
+            vector = row.data.astype(np.float32) @ np.take(self._unit, row.indices, axis=0)
+        else:
+            vector = np.asarray((row @ self._unit).toarray()).ravel()
         norm = float(np.linalg.norm(vector))
         return (vector / norm).astype(np.float32) if norm > 0 else vector.astype(np.float32)
 
@@ -299,14 +335,16 @@ class ContentSource:
             return np.empty(0, dtype=np.int64)
         profile = self.profile(row)
         if self._index is not None and np.any(profile):
-            return np.asarray(self._index.search(profile, n).keys, dtype=np.int64)
+            keys, values = self._index.search(profile, n)
+            return keys[values > 0]
         values = self._all(row)
         return _top_of(np.where(values > 0, values, -np.inf), n)
 
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
         if row.nnz == 0:
             return np.zeros(len(items), dtype=np.float32)
-        return np.asarray(self._unit[items] @ self.profile(row)).ravel()
+        rows = self._unit[items] if sparse.issparse(self._unit) else np.take(self._unit, items, 0)
+        return np.asarray(rows @ self.profile(row)).ravel()
 
     def because(self, row: sparse.csr_matrix, item: int) -> int | None:
         if row.nnz == 0:
@@ -334,12 +372,23 @@ class PopularitySource:
         self._log = np.log1p(self.listeners).astype(np.float32)
         self._order = _top_of(self._log.astype(np.float64), len(self._log))
         self.content = content
+        self._heads: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _head(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``size`` most popular items and their log counts, kept once computed."""
+        head = self._heads.get(size)
+        if head is None:
+            items = self._order[:size]
+            head = self._heads[size] = (items, self._log[items])
+        return head
 
     def top(self, row: sparse.csr_matrix, n: int) -> np.ndarray:
         if self.content is None or row.nnz == 0:
             return self._order[:n]
-        pool = self._order[: max(20 * n, 2000)]
-        return pool[_top_of(self.scores(row, pool).astype(np.float64), n)]
+        # "Popular in your genres": the head of the popularity order, by content affinity.
+        pool, logs = self._head(max(20 * n, 2000))
+        values = logs * np.maximum(self.content.affinity(row, pool), 0.0)
+        return pool[_top_of(values.astype(np.float64), n)]
 
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
         base = self._log[items]
