@@ -9,23 +9,23 @@ from fastapi import APIRouter, Depends, Query, Request
 from audotics.gateway.auth import CurrentUser
 from audotics.gateway.deps import SessionDep, get_infra
 from audotics.gateway.errors import PROBLEM_RESPONSES
-from audotics.services.recommendations import taste_api
+from audotics.services.recommendations import generate_api, taste_api
 from audotics.services.recommendations.schemas import Recommendations
-from audotics.services.recommendations.service import MAX_DEPTH, recommend_for_user
+from audotics.services.recommendations.service import (
+    MAX_DEPTH,
+    recommend_for_user,
+    serving_states,
+)
 from audotics.services.recommendations.serving import ServingStateCache
 
 router = APIRouter(tags=["recommendations"], responses=PROBLEM_RESPONSES)
 router.include_router(taste_api.router)  # GET /me/taste-profile
+router.include_router(generate_api.router)  # POST /playlists/generate
 
 
 def get_serving_states(request: Request) -> ServingStateCache:
     """One serving state per application; the model holder comes from the app's start-up."""
-    states: ServingStateCache | None = getattr(request.app.state, "serving_states", None)
-    if states is None:
-        holder = getattr(request.app.state, "model_holder", None)
-        states = ServingStateCache(holder)
-        request.app.state.serving_states = states
-    return states
+    return serving_states(request.app.state)
 
 
 ServingStatesDep = Annotated[ServingStateCache, Depends(get_serving_states)]
