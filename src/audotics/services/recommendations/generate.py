@@ -198,7 +198,12 @@ async def _radio(
                 await around(snapshot.track_ids[i], SEED_NEIGHBOURS // ARTIST_SEEDS)
             except Conflict:  # neither analysed nor played: its own entry is enough
                 continue
-    if not seeds.any:
+    if seeds.any:  # further afield, after the seed's neighbours: what suits the listener
+        for rec in state.engine.recommend(row, 3 * request.length, exclude=disliked_items):
+            track_id = state.track_ids[rec.item]
+            if track_id not in found:
+                offer(_Candidate(track_id, 0.0, "", None))
+    else:
         assert request.mood is not None  # the request's validator
         snapshot = await snapshots.get(session)
         fits = np.ones(len(snapshot), dtype=bool)
@@ -264,7 +269,7 @@ async def _radio(
         track = summaries.get(candidate.track_id)
         if track is None:
             continue
-        if seeds.any and seed_part[at] >= personal_part[at]:
+        if candidate.kind and seed_part[at] >= personal_part[at]:
             explanation = _seeded_explanation(candidate, summaries, seeds)
         else:
             explanation = GeneratedExplanation(
