@@ -79,6 +79,7 @@ PERSONAL_WEIGHT = 0.5
 SEED_NEIGHBOURS = 300  # per seed track
 ARTIST_SEEDS = 3  # an artist radio starts from their most played tracks
 MAX_POOL = 1000  # candidates whose features are read for the final choice
+MOOD_POOL = 5000  # a mood alone: candidates ranked for the listener
 DIVERSITY = 0.3
 FAMILIAR_SHARE = 0.3
 FAVOURITES = 100
@@ -215,7 +216,11 @@ async def _radio(
                     fits &= values >= bounds.min
                 if bounds.max is not None:
                     fits &= values <= bounds.max
-        for i in np.flatnonzero(fits):
+        matching = np.flatnonzero(fits)
+        if len(matching) > MOOD_POOL:  # a broad mood: the most played of what fits
+            popular = np.argsort(-snapshot.popularity[matching], kind="stable")[:MOOD_POOL]
+            matching = np.sort(matching[popular])
+        for i in matching:
             offer(_Candidate(snapshot.track_ids[i], 0.0, "", None))
     if seeds.track is not None:
         found.pop(seeds.track.id, None)

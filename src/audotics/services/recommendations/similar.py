@@ -15,8 +15,8 @@ listeners, towards 1 for a well-known track.
 
 Both exclude the seed and the tracks the caller turned down, and return only tracks
 the caller may see. Results are cached per caller under a key holding a digest of
-their aggregates, the model version, the serving state and (hybrid) the catalog
-version, so a listen, a model swap or a new analysis is seen at the next request.
+their aggregates, the model version, the serving state and the catalog version, so
+a listen, a model swap, an edit or a new analysis is seen at the next request.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ SoundLookup = Callable[[int], Awaitable[list[tuple[uuid.UUID, float]]]]
 CACHE_TTL_S = 600.0
 MAX_SIMILAR_DEPTH = 201  # offset + limit + 1 (the route bounds both at 100)
 WEIGHTS = {"sound": 1.0, "cf": 1.0, "knn": 1.0}
+MAX_EXCLUDED_MARGIN = 300  # extra neighbours fetched to make up for excluded ones
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ async def seed_neighbours(
     best first, never the track itself or ``exclude``; Conflict when there is nothing to
     go on (cf: no listens and not in the model; hybrid: no listens and no analysis)."""
     seed = state.index_of.get(track_id)
-    n = depth + len(exclude) + 1
+    n = depth + min(len(exclude), MAX_EXCLUDED_MARGIN) + 1
     sides: dict[str, dict[uuid.UUID, float]] = {}
     weights: dict[str, float] = {}
     cf, in_model = _cf_side(state, seed, n)
@@ -187,7 +188,7 @@ async def similar_tracks(
         raise NotFound(f"No track {track_id}.")
     rows = await analytics.interactions(session, ItemKind.track, viewer_id)
     state = await states.get(session)
-    catalog_token = await catalog.catalog_version(session) if by is SimilarBy.hybrid else "-"
+    catalog_token = await catalog.catalog_version(session)  # edits, deletions, analyses
     key = (
         f"similar:{viewer_id}:{track_id}:{by.value}:{history_digest(rows)}:"
         f"{state.model_version}:{id(state)}:{catalog_token}:{limit}:{offset}"
