@@ -95,29 +95,34 @@ class Blended(Generic[K]):
 
 
 def blend_sides(
-    sides: Mapping[str, Mapping[K, float]], weights: Mapping[str, float]
+    sides: Mapping[str, Mapping[K, float]], weights: Mapping[str, float], limit: int | None = None
 ) -> list[Blended[K]]:
     """Weighted sum of each side's scores over the union of their candidates, best first.
 
     A candidate a side did not score counts 0 there: every side is a cosine, and its
     lists hold the strongest neighbours, so absent means unrelated. Ties keep the
-    order the candidates were first met in.
+    order the candidates were first met in. ``limit``: only the best that many.
     """
-    keys: dict[K, None] = {}
-    for name, scores in sides.items():
-        if weights.get(name, 0.0) > 0:
-            keys.update(dict.fromkeys(scores))
-    out = []
-    for key in keys:
-        share = {
-            name: weights.get(name, 0.0) * float(scores.get(key, 0.0))
-            for name, scores in sides.items()
-            if weights.get(name, 0.0) > 0
-        }
-        kind = max(share, key=lambda name: share[name])
-        out.append(Blended(key, sum(share.values()), kind, share))
-    out.sort(key=lambda b: -b.score)
-    return out
+    names = [name for name in sides if weights.get(name, 0.0) > 0]
+    keys: list[K] = list(dict.fromkeys(key for name in names for key in sides[name]))
+    if not keys:
+        return []
+    w = np.array([weights[name] for name in names], dtype=np.float64)
+    share = w[:, None] * np.array(
+        [[sides[name].get(key, 0.0) for key in keys] for name in names], dtype=np.float64
+    )
+    total = share.sum(axis=0)
+    best = np.argmax(share, axis=0)
+    order = np.argsort(-total, kind="stable")[:limit]
+    return [
+        Blended(
+            keys[i],
+            float(total[i]),
+            names[int(best[i])],
+            {name: float(share[j, i]) for j, name in enumerate(names)},
+        )
+        for i in order
+    ]
 
 
 def standardise(values: np.ndarray) -> np.ndarray:

@@ -94,11 +94,14 @@ async def _sound_side(
     return found, every
 
 
-def _cf_side(state: ServingState, seed: int | None, n: int) -> tuple[dict[int, float], bool]:
+def _cf_side(
+    state: ServingState, seed: int | None, n: int
+) -> tuple[dict[int, float], np.ndarray | None]:
+    """(the seed's CF neighbours, cosine of every item) or ({}, None) outside the model."""
     if state.cf_unit is None or seed is None or not has_vector(state.cf_unit, seed):
-        return {}, False
-    every = state.cf_unit @ state.cf_unit[seed]
-    return dict(top_items(every, n, exclude=[seed])), True
+        return {}, None
+    every = np.asarray(state.cf_unit @ state.cf_unit[seed]).ravel()
+    return dict(top_items(every, n, exclude=[seed])), every
 
 
 async def seed_neighbours(
@@ -119,7 +122,8 @@ async def seed_neighbours(
     n = depth + min(len(exclude), MAX_EXCLUDED_MARGIN) + 1
     sides: dict[str, dict[uuid.UUID, float]] = {}
     weights: dict[str, float] = {}
-    cf, in_model = _cf_side(state, seed, n)
+    cf, cf_all = _cf_side(state, seed, n)
+    in_model = cf_all is not None
     knn = sparse_row(state.co_listening, seed) if seed is not None else {}
     sound_all: np.ndarray | None = None
     if by is SimilarBy.cf:
@@ -140,32 +144,30 @@ async def seed_neighbours(
             weights["knn"] = WEIGHTS["knn"] * share
         if not any(weights.values()):
             raise no_basis("This track has no sound analysis and nobody has played it yet.")
-        _fill_in(state, seed, sides, sound_all)
+        _fill_in(state, sides, {"sound": sound_all, "cf": cf_all})
     banned = {track_id, *exclude}
     for scores in sides.values():
         for gone in banned & scores.keys():
             del scores[gone]
-    blended = blend_sides(sides, weights)[:depth]
+    blended = blend_sides(sides, weights, limit=depth)
     return [Neighbour(b.key, b.score, b.kind) for b in blended]
 
 
 def _fill_in(
     state: ServingState,
-    seed: int | None,
     sides: dict[str, dict[uuid.UUID, float]],
-    sound_all: np.ndarray | None,
+    every: dict[str, np.ndarray | None],
 ) -> None:
     """Exact scores of every candidate on every side it was not retrieved by (a side's
     list is its top, so a candidate missing from it still has a real similarity)."""
-    candidates = set().union(*sides.values())
-    for track_id in candidates:
-        item = state.index_of.get(track_id)
-        if item is None:
+    candidates = [t for t in set().union(*sides.values()) if t in state.index_of]
+    items = np.array([state.index_of[t] for t in candidates], dtype=np.int64)
+    for name, values in every.items():
+        if values is None or name not in sides or not len(items):
             continue
-        if sound_all is not None:
-            sides["sound"].setdefault(track_id, float(sound_all[item]))
-        if "cf" in sides and seed is not None and state.cf_unit is not None:
-            sides["cf"].setdefault(track_id, float(state.cf_unit[item] @ state.cf_unit[seed]))
+        side = sides[name]
+        for track_id, value in zip(candidates, values[items].tolist(), strict=True):
+            side.setdefault(track_id, value)
 
 
 async def similar_tracks(
