@@ -1,4 +1,7 @@
-"""GET /tracks/{id}/similar?by=sound: nearest neighbours among the tracks the caller may see."""
+"""GET /tracks/{id}/similar?by=sound: nearest neighbours among the tracks the caller may see.
+
+(by=cf and by=hybrid: tests/integration/recommendations/test_similar_tracks.py.)
+"""
 
 from __future__ import annotations
 
@@ -133,7 +136,8 @@ async def test_similar_answers_problems_for_bad_requests(
 
     await problem(uuid.uuid4(), 404)
     assert (await problem(silent, 409))["title"] == "No audio"
-    await problem(silent, 422, by="hybrid")  # not yet: the recommendation issue adds it
+    assert (await problem(silent, 409, by="hybrid"))["title"] == "Nothing to base it on"
+    await problem(silent, 422, by="nearest")
     await problem(silent, 422, limit=0)
     await problem(silent, 422, limit=101)
     await problem("nope", 422)

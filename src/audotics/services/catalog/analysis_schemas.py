@@ -51,20 +51,49 @@ class TrackFeaturesOut(BaseModel):
 
 
 class SimilarBy(StrEnum):
-    """What "similar" means; the recommendation issue adds ``hybrid``."""
+    """What "similar" means: the sound, the listeners (CF), or a blend of both."""
 
     sound = "sound"
+    cf = "cf"
+    hybrid = "hybrid"
+
+
+class SimilarReason(StrEnum):
+    sound = "sound"  # close sound embeddings
+    cf = "cf"  # close collaborative-filtering item factors
+    knn = "knn"  # played by the same listeners
+
+
+class SimilarExplanation(BaseModel):
+    kind: SimilarReason = Field(description="The signal that contributed most")
+    text: str = Field(description="Why this track, in words")
+
+
+def _sounds_similar() -> SimilarExplanation:
+    return SimilarExplanation(kind=SimilarReason.sound, text="Similar sound")
 
 
 class SimilarTrack(BaseModel):
     track: TrackSummary
-    score: float = Field(description="Cosine similarity of the embeddings, 1 = identical")
+    score: float = Field(
+        description="Higher is closer: the cosine of the sound embeddings (sound), of the "
+        "CF item factors (cf), or a weighted blend of sound, CF and co-listening (hybrid)"
+    )
+    explanation: SimilarExplanation = Field(default_factory=_sounds_similar)
 
 
 class SimilarTracks(BaseModel):
     seed_id: uuid.UUID
     by: SimilarBy
     items: list[SimilarTrack]
+    offset: int = 0
+    limit: int = 10
+    next_offset: int | None = Field(
+        default=None, description="Offset of the next page, null at the end"
+    )
+    model_version: str | None = Field(
+        default=None, description="The CF model behind cf and hybrid (null: none trained yet)"
+    )
 
 
 @dataclass(frozen=True)

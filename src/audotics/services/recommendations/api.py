@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from audotics.gateway.auth import CurrentUser
 from audotics.gateway.deps import SessionDep, get_infra
 from audotics.gateway.errors import PROBLEM_RESPONSES
-from audotics.services.recommendations import taste_api
+from audotics.services.recommendations import generate_api, taste_api
 from audotics.services.recommendations.schemas import Recommendations
 from audotics.services.recommendations.service import MAX_DEPTH, recommend_for_user
 from audotics.services.recommendations.serving_api import (  # noqa: F401 (re-exported)
@@ -19,6 +19,7 @@ from audotics.services.recommendations.serving_api import (  # noqa: F401 (re-ex
 
 router = APIRouter(tags=["recommendations"], responses=PROBLEM_RESPONSES)
 router.include_router(taste_api.router)  # GET /me/taste-profile
+router.include_router(generate_api.router)  # POST /playlists/generate
 
 
 @router.get(

@@ -9,17 +9,17 @@ catalogue: the serving item space is built from public tracks).
 
 from __future__ import annotations
 
-import hashlib
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audotics.infra.cache.base import Cache
-from audotics.ml.recommend import Explanation
 from audotics.services.analytics import service as analytics
-from audotics.services.analytics.schemas import Interaction, ItemKind
+from audotics.services.analytics.schemas import ItemKind
 from audotics.services.catalog import service as catalog
-from audotics.services.catalog.schemas import TrackSummary
+from audotics.services.recommendations.common import history_digest, personal_text
+from audotics.services.recommendations.generate import generate_playlist
 from audotics.services.recommendations.schemas import (
     ExplanationKind,
     ExplanationOut,
@@ -27,6 +27,20 @@ from audotics.services.recommendations.schemas import (
     RecommendedTrack,
 )
 from audotics.services.recommendations.serving import ServingStateCache
+from audotics.services.recommendations.serving_data import SnapshotCache
+from audotics.services.recommendations.similar import SoundLookup, similar_tracks
+
+__all__ = [
+    "MAX_DEPTH",
+    "ServingStateCache",
+    "SnapshotCache",
+    "SoundLookup",
+    "generate_playlist",
+    "item_snapshots",
+    "recommend_for_user",
+    "serving_states",
+    "similar_tracks",
+]
 
 MAX_DEPTH = 500  # offset + limit: deeper pages are not personal any more
 CACHE_TTL_S = 600.0
@@ -34,28 +48,23 @@ MAX_PER_ARTIST = 2
 DIVERSITY = 0.2
 
 
-def _digest(rows: list[Interaction]) -> str:
-    parts = sorted(f"{r.item_id}:{r.plays}:{r.completes}:{r.skips}:{r.likes}" for r in rows)
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
+def serving_states(app_state: Any) -> ServingStateCache:
+    """The application's one serving state cache (``app_state``: the app's state namespace,
+    holding the served model as ``model_holder``), made on first use."""
+    states: ServingStateCache | None = getattr(app_state, "serving_states", None)
+    if states is None:
+        states = ServingStateCache(getattr(app_state, "model_holder", None))
+        app_state.serving_states = states
+    return states
 
 
-def _text(explanation: Explanation, track: TrackSummary, seed: TrackSummary | None) -> str:
-    seed_name = f"{seed.title} by {seed.artist.name}" if seed is not None else None
-    kind = explanation.kind
-    if kind in ("item", "knn") and seed_name:
-        return f"Because you played {seed_name}"
-    if kind == "cf":
-        return (
-            f"Listeners who like {seed_name} play this"
-            if seed_name
-            else "Popular with listeners like you"
-        )
-    if kind == "content" and seed_name:
-        return f"Similar sound to {seed_name}"
-    if kind == "fresh":
-        return "New in the catalogue"
-    genre = track.genres[0] if track.genres else None
-    return f"Popular in {genre}" if genre else "Popular with listeners right now"
+def item_snapshots(app_state: Any) -> SnapshotCache:
+    """The application's one catalogue snapshot cache (audio features for mood filters)."""
+    snapshots: SnapshotCache | None = getattr(app_state, "item_snapshots", None)
+    if snapshots is None:
+        snapshots = SnapshotCache()
+        app_state.item_snapshots = snapshots
+    return snapshots
 
 
 async def recommend_for_user(
@@ -69,7 +78,8 @@ async def recommend_for_user(
 ) -> Recommendations:
     rows = await analytics.interactions(session, ItemKind.track, user_id)
     state = await states.get(session)
-    key = f"recs:{user_id}:{_digest(rows)}:{state.model_version}:{id(state)}:{limit}:{offset}"
+    digest = history_digest(rows)
+    key = f"recs:{user_id}:{digest}:{state.model_version}:{id(state)}:{limit}:{offset}"
     cached = await cache.get(key)
     if cached is not None:
         return Recommendations.model_validate_json(cached)
@@ -103,7 +113,7 @@ async def recommend_for_user(
                 score=rec.score,
                 explanation=ExplanationOut(
                     kind=ExplanationKind(rec.explanation.kind),
-                    text=_text(rec.explanation, track, seed),
+                    text=personal_text(rec.explanation.kind, track, seed),
                     seed_track_id=seed.id if seed is not None else None,
                 ),
             )

@@ -29,6 +29,7 @@ from audotics.ml.cf.confidence import ConfidenceWeights
 from audotics.ml.cf.model import FactorModel
 from audotics.ml.cf.registry import ModelHolder, ServedModel
 from audotics.ml.recommend import BlendWeights, RecommendationEngine
+from audotics.ml.recommend.seeded import unit_rows
 from audotics.ml.recommend.sources import (
     CollaborativeSource,
     ContentSource,
@@ -67,6 +68,12 @@ class ServingState:
     index_of: dict[uuid.UUID, int]
     model_version: str | None
     built_at: float
+    # The pieces seeded recommendations (similar tracks, radio) read, on the same item space:
+    cf_unit: np.ndarray | None  # (items, f) the served model's item factors, unit rows (0: unknown)
+    co_listening: sparse.csr_matrix  # (items, items) cosine kNN of the listener columns
+    listeners: np.ndarray  # (items,) distinct listeners with a positive net weight
+    sound: np.ndarray  # (items, d) unit sound embeddings, zero rows where unanalysed
+    item_artist: np.ndarray  # (items,) artist index
 
     def row(self, rows: Sequence[Interaction]) -> tuple[sparse.csr_matrix, list[int]]:
         """The user's history row and the items they turned against (net weight <= 0)."""
@@ -129,9 +136,11 @@ def build_state(
         (cells_value, (cells_user, cells_item)), shape=(max(len(users), 1), n_items)
     )
     sources: list[Source] = []
-    if served is not None:
-        sources.append(CollaborativeSource(_aligned_factors(served.model, track_ids)))
-    sources.append(ItemItemSource(cosine_neighbours(matrix, 100), name="knn"))
+    aligned = _aligned_factors(served.model, track_ids) if served is not None else None
+    if aligned is not None:
+        sources.append(CollaborativeSource(aligned))
+    co_listening = cosine_neighbours(matrix, 100)
+    sources.append(ItemItemSource(co_listening, name="knn"))
     content: ContentSource | None = None
     vectors = np.zeros((n_items, 1), dtype=np.float32)
     if embeddings:
@@ -165,6 +174,11 @@ def build_state(
         index_of=index_of,
         model_version=served.version if served is not None else None,
         built_at=time.monotonic(),
+        cf_unit=unit_rows(aligned.item_factors) if aligned is not None else None,
+        co_listening=co_listening,
+        listeners=listeners,
+        sound=unit,
+        item_artist=item_artist,
     )
 
 

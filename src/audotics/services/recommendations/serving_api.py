@@ -6,17 +6,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from audotics.services.recommendations.service import serving_states
 from audotics.services.recommendations.serving import ServingStateCache
 
 
 def get_serving_states(request: Request) -> ServingStateCache:
     """One serving state per application; the model holder comes from the app's start-up."""
-    states: ServingStateCache | None = getattr(request.app.state, "serving_states", None)
-    if states is None:
-        holder = getattr(request.app.state, "model_holder", None)
-        states = ServingStateCache(holder)
-        request.app.state.serving_states = states
-    return states
+    return serving_states(request.app.state)
 
 
 ServingStatesDep = Annotated[ServingStateCache, Depends(get_serving_states)]

@@ -1,0 +1,48 @@
+"""Pieces every recommendation function shares: cache-key digests and explanation texts."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from audotics.services.analytics.schemas import Interaction
+from audotics.services.catalog.schemas import TrackSummary
+
+
+def history_digest(rows: Sequence[Interaction]) -> str:
+    """A digest of a user's aggregates: any new listen, like or skip changes it."""
+    parts = sorted(f"{r.item_id}:{r.plays}:{r.completes}:{r.skips}:{r.likes}" for r in rows)
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
+
+
+def track_name(track: TrackSummary | None) -> str | None:
+    return f"{track.title} by {track.artist.name}" if track is not None else None
+
+
+def personal_text(kind: str, track: TrackSummary, seed: TrackSummary | None) -> str:
+    """Why a personal recommendation is there, from the engine's explanation kind."""
+    seed_name = track_name(seed)
+    if kind in ("item", "knn") and seed_name:
+        return f"Because you played {seed_name}"
+    if kind == "cf":
+        return (
+            f"Listeners who like {seed_name} play this"
+            if seed_name
+            else "Popular with listeners like you"
+        )
+    if kind == "content" and seed_name:
+        return f"Similar sound to {seed_name}"
+    if kind == "fresh":
+        return "New in the catalogue"
+    genre = track.genres[0] if track.genres else None
+    return f"Popular in {genre}" if genre else "Popular with listeners right now"
+
+
+def seeded_text(kind: str, seed: TrackSummary | None) -> str:
+    """Why a track is near a seed track: the side that contributed most."""
+    name = track_name(seed) or "this track"
+    if kind == "cf":
+        return f"Listeners who like {name} like this too"
+    if kind == "knn":
+        return f"Listeners of {name} also play this"
+    return f"Similar sound to {name}"
