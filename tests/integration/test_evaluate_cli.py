@@ -45,6 +45,11 @@ def test_evaluate_listenbrainz_export_prints_table_and_writes_json(tmp_path: Pat
         for metric in ("ndcg@10", "recall@10", "coverage@10", "map@10", "diversity@10"):
             assert 0.0 <= values[metric] <= 1.0, (name, metric)
         assert f"{values['ndcg@10']:.4f}" == rows[name][1]
+    check = report["hybrid_vs_baselines"]
+    assert check["best_baseline"] in MODELS and check["best_baseline"] != "hybrid"
+    checks = [line for line in lines if line.startswith("check: hybrid vs best baseline")]
+    assert checks == [lines[-2]], lines  # the table's last line, before "report written"
+    assert f"({check['best_baseline']}): {100 * check['ndcg_gain']:+.1f} %" in checks[0]
     # Two taste groups (rock, jazz) in the fixture: co-listening beats popularity.
     assert report["models"]["item-knn"]["ndcg@10"] > report["models"]["popularity"]["ndcg@10"]
 

@@ -22,7 +22,7 @@ from audotics.ml.evaluate import (
     top_k_lists,
 )
 from audotics.ml.evaluate.models import ALS, Popularity
-from audotics.ml.evaluate.report import format_table, to_json, write_json
+from audotics.ml.evaluate.report import format_table, hybrid_vs_baselines, to_json, write_json
 from audotics.ml.evaluate.tuning import GridSearch
 
 METRICS = ("ndcg", "recall", "precision", "map", "coverage", "diversity", "novelty")
@@ -143,3 +143,25 @@ def test_grid_search_keeps_the_best_validation_point(log: Interactions) -> None:
     assert [point["regularization"] for point in search.log] == [0.1, 1e6]
     assert search.best == {"regularization": 0.1}  # a huge lambda shrinks every factor to 0
     assert search.log[0]["ndcg@10"] > search.log[1]["ndcg@10"]
+
+
+def test_report_compares_the_hybrid_with_the_best_baseline(quick_run: EvaluationResult) -> None:
+    comparison = hybrid_vs_baselines(quick_run)
+    assert comparison is not None
+    ndcg = {name: model.metrics["ndcg@10"] for name, model in quick_run.models.items()}
+    best = max((name for name in ndcg if name != "hybrid"), key=ndcg.__getitem__)
+    assert comparison["best_baseline"] == best
+    assert comparison["ndcg_gain"] == pytest.approx(ndcg["hybrid"] / ndcg[best] - 1.0)
+    assert comparison["coverage"] == quick_run.models["hybrid"].metrics["coverage@10"]
+    assert comparison["als_coverage"] == quick_run.models["als"].metrics["coverage@10"]
+    footer = format_table(quick_run).splitlines()[-1]
+    assert footer.startswith(f"check: hybrid vs best baseline ({best}): ")
+    assert f"{100 * comparison['ndcg_gain']:+.1f} %" in footer
+    assert to_json(quick_run)["hybrid_vs_baselines"]["best_baseline"] == best
+
+
+def test_report_has_no_comparison_without_a_hybrid(log: Interactions) -> None:
+    result = run_evaluation(log, leave_last_out(log), ["popularity", "item-knn"], k=5, quick=True)
+    assert hybrid_vs_baselines(result) is None
+    assert "hybrid vs" not in format_table(result)
+    assert "hybrid_vs_baselines" not in to_json(result)

@@ -8,7 +8,14 @@ JSON layout (``audotics evaluate --json OUT``)::
      "models": {"als": {"ndcg@10": ..., "recall@10": ..., "precision@10": ...,
                         "map@10": ..., "coverage@10": ..., "diversity@10": ...,
                         "novelty@10": ..., "train_seconds": ..., "score_seconds": ...,
-                        "params": {...}}, ...}}
+                        "params": {...}}, ...},
+     "hybrid_vs_baselines": {"best_baseline": "als", "ndcg_gain": 0.022,
+                             "coverage": ..., "als_coverage": ...}}
+
+``hybrid_vs_baselines`` (also the table's last line) is the issue-4 acceptance check:
+the hybrid's relative nDCG@k gain over the best other model of the same run, and its
+catalogue coverage beside ALS's. It is absent when the run has no hybrid or nothing
+to compare it with.
 """
 
 from __future__ import annotations
@@ -35,6 +42,27 @@ def _safe(value: Any) -> Any:
     return value
 
 
+def hybrid_vs_baselines(result: EvaluationResult, hybrid: str = "hybrid") -> dict[str, Any] | None:
+    """The hybrid against the best other model of the run (nDCG@k), coverage beside ALS."""
+    k = result.k
+    if hybrid not in result.models:
+        return None
+    others = [model for name, model in result.models.items() if name != hybrid]
+    if not others:
+        return None
+    best = max(others, key=lambda m: m.metrics.get(f"ndcg@{k}", 0.0))
+    mine = result.models[hybrid].metrics
+    best_ndcg = best.metrics.get(f"ndcg@{k}", 0.0)
+    gain = mine.get(f"ndcg@{k}", 0.0) / best_ndcg - 1.0 if best_ndcg > 0 else None
+    als = result.models.get("als")
+    return {
+        "best_baseline": best.name,
+        "ndcg_gain": gain,
+        "coverage": mine.get(f"coverage@{k}"),
+        "als_coverage": als.metrics.get(f"coverage@{k}") if als is not None else None,
+    }
+
+
 def to_json(result: EvaluationResult) -> dict[str, Any]:
     models = {
         name: {
@@ -45,7 +73,7 @@ def to_json(result: EvaluationResult) -> dict[str, Any]:
         }
         for name, model in result.models.items()
     }
-    document = {
+    document: dict[str, Any] = {
         "dataset": result.dataset,
         "split": result.split,
         "k": result.k,
@@ -59,6 +87,9 @@ def to_json(result: EvaluationResult) -> dict[str, Any]:
         "total_seconds": result.total_seconds,
         "models": models,
     }
+    comparison = hybrid_vs_baselines(result)
+    if comparison is not None:
+        document["hybrid_vs_baselines"] = comparison
     safe: dict[str, Any] = _safe(document)
     return safe
 
@@ -95,5 +126,17 @@ def format_table(result: EvaluationResult) -> str:
         summary += f"; {result.parse_issues} bad rows skipped"
     rule = "-" * len(line(headers))
     body = [line(row) for row in rows]
-    footer = f"(* best nDCG@{k}; total {result.total_seconds:.1f} s)"
-    return "\n".join([summary, rule, line(headers), rule, *body, rule, footer])
+    footer = [f"(* best nDCG@{k}; total {result.total_seconds:.1f} s)"]
+    comparison = hybrid_vs_baselines(result)
+    if comparison is not None and comparison["ndcg_gain"] is not None:
+        text = (
+            f"check: hybrid vs best baseline ({comparison['best_baseline']}): "
+            f"{100 * comparison['ndcg_gain']:+.1f} % nDCG@{k}"
+        )
+        if comparison["als_coverage"] is not None:
+            text += (
+                f"; coverage@{k} {comparison['coverage']:.4f} vs ALS "
+                f"{comparison['als_coverage']:.4f}"
+            )
+        footer.append(text)
+    return "\n".join([summary, rule, line(headers), rule, *body, rule, *footer])
