@@ -82,8 +82,10 @@ def evaluate(directory: Path, verbose: bool = True) -> dict[str, float]:
         spectrum = compute_spectrum(decode_file(truth.path).samples, SAMPLE_RATE)
         started = time.process_time()
         envelope = spectral.onset_envelope(spectrum)
-        bpm, _ = rhythm.estimate_tempo(envelope, spectrum.frame_rate, rhythm.band_onsets(spectrum))
-        key, mode, _ = tonality.estimate_key(tonality.key_chromagram(spectrum))
+        chroma = tonality.key_chromagram(spectrum)
+        bands, harmonic = rhythm.band_onsets(spectrum), rhythm.harmonic_change(chroma)
+        bpm, _ = rhythm.estimate_tempo(envelope, spectrum.frame_rate, bands, harmonic)
+        key, mode, _ = tonality.estimate_key(chroma)
         cpu += time.process_time() - started
         tempo.append(classify_tempo(bpm, truth.tempo_bpm))
         keys.append(classify_key(key, mode, truth.key, truth.mode))

@@ -22,7 +22,7 @@ from audotics.ml.audio.embedding import embed
 from audotics.ml.audio.frames import compute_spectrum
 from audotics.ml.audio.loudness import loudness_from_steps, power_steps
 from audotics.ml.audio.perceptual import perceptual_scores
-from audotics.ml.audio.rhythm import band_onsets, estimate_tempo
+from audotics.ml.audio.rhythm import band_onsets, estimate_tempo, harmonic_change
 from audotics.ml.audio.tonality import estimate_key, key_chromagram
 from audotics.ml.audio.types import ANALYSIS_VERSION, AudioFeatures, DecodedAudio
 
@@ -61,10 +61,11 @@ def analyze(decoded: DecodedAudio) -> AudioFeatures:
             "the analysed audio is silent (below the -70 LUFS gate): no tempo, key or loudness"
         )
     else:
+        key_chroma = key_chromagram(spectrum)
         tempo, tempo_confidence = estimate_tempo(
-            envelope, spectrum.frame_rate, band_onsets(spectrum)
+            envelope, spectrum.frame_rate, band_onsets(spectrum), harmonic_change(key_chroma)
         )
-        key, mode, key_confidence = estimate_key(key_chromagram(spectrum))
+        key, mode, key_confidence = estimate_key(key_chroma)
         if tempo is not None and not (math.isfinite(tempo) and tempo > 0):
             warnings.append(f"tempo estimator returned {tempo!r}: treated as unknown")
             tempo = None

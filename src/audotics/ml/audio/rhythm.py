@@ -11,18 +11,24 @@
    between its beats are relative to its beats ("fill", per frequency band:
    subdivisions are weaker than beats, half-time skips real beats), whether the
    bass band hits beats 1 and 3 while the mid/high bands answer on 2 and 4 (a
-   backbeat), its autocorrelation at one and half a period, and its tempo (a
-   log-quadratic prior); each feature enters twice, once scaled by how periodic
-   the high band is, since drums and legato music mark the beat differently. A
+   backbeat), its autocorrelation at one and half a period, its tempo (a
+   log-quadratic prior), and where the chords change: a harmonic-change stream
+   (frame-to-frame chroma distance, ``harmonic_change``) folded and autocorrelated
+   like the onset bands, plus the number of beats per chord change -- slow legato
+   pieces change chord on their beats, so this tells the beat from its double
+   where their even note onsets cannot; each feature enters twice, once scaled
+   by how periodic the high band is, since drums and legato music mark the beat differently. A
    linear score over these picks the beat (an even click track, whose subdivisions
    are as strong as its beats, takes the faster level). The weights were fitted
    (a conditional logit) on rendered sets with known tempo -- the project's
    generator and MIDI pieces rendered through a General MIDI soundfont -- by
-   ``tests/unit/audio_estimators/fit_models.py``, which prints them.
+   ``tests/unit/audio_estimators/fit_models.py``, which prints them (current
+   weights: MIDI seeds 1-10 and synthetic seeds 1-3; seeds 101 and 202 held out).
 
 Band envelopes come from ``band_onsets(spectrum)`` (the shared mel spectrum, no
-new STFT); without them the estimator uses the single envelope and a weaker
-model fitted the same way.
+new STFT) and the harmonic stream from the key chromagram that key estimation
+computes anyway; without the bands the estimator uses the single envelope and a
+weaker model fitted the same way.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ _PATTERN_WINDOW_S = 12.0
 # Mel band index ranges (40 Slaney bands, 0 Hz-Nyquist at 22.05 kHz): below ~240 Hz,
 # ~240 Hz-1.9 kHz, above.
 _BAND_EDGES = ((0, 2), (2, 20), (20, 40))
+_HARMONIC_SMOOTHING = 9  # frames (~0.2 s at 43 frames/s)
 
 FEATURE_NAMES = (
     "log_tempo", "log_tempo_sq", "comb",
@@ -56,8 +63,9 @@ FEATURE_NAMES = (
     "low_fill", "low_sub_fill", "low_acf", "low_acf_half",
     "mid_fill", "mid_sub_fill", "mid_acf", "mid_acf_half",
     "high_fill", "high_sub_fill", "high_acf", "high_acf_half",
+    "harm_fill", "harm_sub_fill", "harm_acf", "harm_acf_half", "harm_acf_2", "harm_acf_4",
     "low_alternation", "mid_backbeat", "high_backbeat",
-    "backbeat_mid", "backbeat_high", "backbeat",
+    "backbeat_mid", "backbeat_high", "backbeat", "beats_per_chord", "beats_per_chord_sq",
 )  # fmt: skip
 SINGLE_BAND_FEATURES = 7  # the first seven need only the full envelope
 
@@ -66,36 +74,41 @@ SINGLE_BAND_FEATURES = 7  # the first seven need only the full envelope
 # fmt: off
 _BAND_MODEL = {
     "mean": np.array([
-        -0.3153, 0.6308, 0.8410, 0.3986, 0.2489, 0.4334, 0.2272, 0.3226, 0.3675, 0.2716, 0.1212,
-        0.3708, 0.2998, 0.3083, 0.1527, 0.3853, 0.2371, 0.3728, 0.1714, 0.3496, -0.1335,
-        -0.0207, -0.1540, -0.0541, -0.0139, -0.1542, 0.3059, 0.4041, 0.1910, 0.1170, 0.2220,
-        0.1175, 0.1503, 0.1771, 0.1343, 0.0588, 0.1771, 0.1407, 0.1591, 0.0796, 0.1849, 0.1087,
-        0.1983, 0.0929, 0.1719, -0.0617, -0.0057, -0.0708, -0.0202, -0.0027
+        -0.3150, 0.6258, 0.8235, 0.3964, 0.2579, 0.4148, 0.2368, 0.3266, 0.3497, 0.2279, 0.1016,
+        0.3803, 0.3122, 0.2937, 0.1488, 0.3944, 0.2675, 0.3614, 0.1899, 0.3481, 0.3430, 0.0881,
+        -0.0769, 0.3496, 0.4504, 0.3431, -0.1273, -0.0462, -0.1479, -0.0724, -0.0319, 0.0704,
+        0.6780, -0.1337, 0.2669, 0.3583, 0.1720, 0.1090, 0.2042, 0.1177, 0.1369, 0.1426, 0.1111,
+        0.0501, 0.1618, 0.1274, 0.1445, 0.0744, 0.1691, 0.1066, 0.1813, 0.0958, 0.1489, 0.1482,
+        0.0411, -0.0327, 0.1515, 0.1984, 0.1480, -0.0549, -0.0152, -0.0632, -0.0262, -0.0111,
+        0.0504, 0.2896
     ]),
     "scale": np.array([
-        0.7289, 0.6671, 0.2092, 0.1250, 0.1519, 0.2711, 0.2706, 0.1702, 0.3200, 0.2876, 0.2407,
-        0.1405, 0.2313, 0.2694, 0.2471, 0.1316, 0.1587, 0.2672, 0.2376, 0.3383, 0.3576, 0.3485,
-        0.3321, 0.3086, 0.3048, 0.3789, 0.3771, 0.1802, 0.0949, 0.0887, 0.1740, 0.1565, 0.0988,
-        0.1840, 0.1584, 0.1236, 0.0968, 0.1272, 0.1591, 0.1384, 0.0976, 0.0880, 0.1761, 0.1463,
-        0.1904, 0.1809, 0.1762, 0.1695, 0.1582, 0.1594
+        0.7257, 0.6694, 0.2199, 0.1229, 0.1453, 0.2709, 0.2757, 0.1622, 0.2900, 0.2560, 0.2163,
+        0.1249, 0.2013, 0.2573, 0.2320, 0.1148, 0.1495, 0.2524, 0.2393, 0.1368, 0.2065, 0.3266,
+        0.2318, 0.2654, 0.2251, 0.3226, 0.3217, 0.3086, 0.2915, 0.2730, 0.2645, 0.8204, 0.8176,
+        0.3469, 0.3430, 0.1977, 0.0987, 0.0871, 0.1739, 0.1576, 0.0980, 0.1548, 0.1448, 0.1135,
+        0.0954, 0.1112, 0.1529, 0.1277, 0.0972, 0.0837, 0.1681, 0.1429, 0.0934, 0.1228, 0.1558,
+        0.1116, 0.1475, 0.1533, 0.1736, 0.1506, 0.1435, 0.1390, 0.1265, 0.1264, 0.3837, 0.4098
     ]),
     "weights": np.array([
-        -0.4655, -1.5327, 0.7951, -0.0296, 0.3159, 0.1967, 0.0752, -0.1129, -0.4427, 0.1415,
-        -0.5267, 0.2368, -0.1711, 0.7647, 0.0060, 0.0040, -0.3204, -0.1989, 0.4477, 0.1239,
-        -0.0250, -0.0225, -0.1292, 0.0890, 0.2032, 0.4875, -0.9922, 0.1384, -0.1396, 0.7351,
-        -0.2031, 0.2545, 0.0648, -0.4859, -0.0272, -0.2921, 0.1557, -0.1690, 0.2727, 0.1514,
-        -0.1160, -0.1495, -0.3848, -0.0067, -0.0550, 0.0139, 0.0718, -0.0480, 0.2597, 0.3888
+        -0.8147, -2.9919, 0.3927, 0.4038, 0.5935, -0.0423, -0.1366, -0.2698, -0.2055, 0.7027,
+        -0.5794, 0.4812, -0.3521, 0.6808, -0.5466, 0.4594, -0.4153, 0.5386, 0.1816, 0.1146,
+        -0.8703, 0.6157, -0.9725, 1.4626, 1.0445, 0.2736, -0.2618, -0.2023, -0.3771, 0.3522,
+        -0.2141, -0.7206, -0.2792, 0.5548, -1.6474, -0.0121, -0.6866, 1.1180, -0.4839, 0.3341,
+        -0.0110, -1.4347, 0.0881, -0.2350, 0.0333, 0.2927, 0.0271, 0.8520, -1.2232, -0.6478,
+        -0.9169, 0.0373, 0.2274, -0.6182, 0.1119, 1.0486, -0.4673, 0.7990, 0.0150, 0.1451,
+        -0.0896, -0.2001, 0.1763, 1.0853, 0.5017, 0.6109
     ]),
 }
 _SINGLE_MODEL = {
     "mean": np.array([
-        -0.3153, 0.6308, 0.8410, 0.3986, 0.2489, 0.4334, 0.2272
+        -0.3150, 0.6258, 0.8235, 0.3964, 0.2579, 0.4148, 0.2368
     ]),
     "scale": np.array([
-        0.7289, 0.6671, 0.2092, 0.1250, 0.1519, 0.2711, 0.2706
+        0.7257, 0.6694, 0.2199, 0.1229, 0.1453, 0.2709, 0.2757
     ]),
     "weights": np.array([
-        0.2973, -1.8797, 1.1793, -0.0393, 0.5159, -0.3090, 0.0214
+        -0.9320, -2.2750, 0.8264, 0.1923, 0.2052, -0.4490, 0.0442
     ]),
 }
 # fmt: on
@@ -115,13 +128,36 @@ def band_onsets_from_mel_db(mel_db: np.ndarray) -> np.ndarray:
     return np.stack([rise[lo:hi].mean(axis=0) for lo, hi in _BAND_EDGES])
 
 
+def harmonic_change(chroma: np.ndarray) -> np.ndarray:
+    """``[frames]`` chord-change strength: how far each frame's pitch-class profile moved.
+
+    Frame-to-frame distance of the unit-normalised chroma (``tonality.key_chromagram``),
+    smoothed over ~0.2 s so a chord that changes over a few frames (legato voices,
+    strums) makes one pulse. Slow legato pieces change chord on their beats, not
+    between them, which tells the beat from its double where note onsets cannot.
+    """
+    chroma = np.nan_to_num(np.asarray(chroma, dtype=np.float64))
+    change = np.zeros(chroma.shape[1] if chroma.ndim == 2 else 0)
+    if chroma.ndim != 2 or chroma.shape[1] < 2:
+        return change
+    norms = np.linalg.norm(chroma, axis=0)
+    unit = chroma / np.maximum(norms, 1e-9 * max(float(norms.max()), 1e-12))
+    change[1:] = np.linalg.norm(np.diff(unit, axis=1), axis=0)
+    return uniform_filter1d(change, size=_HARMONIC_SMOOTHING, mode="nearest")
+
+
 def estimate_tempo(
     onset_env: np.ndarray,
     frame_rate: float,
     band_envelopes: np.ndarray | None = None,
+    harmonic: np.ndarray | None = None,
 ) -> tuple[float | None, float]:
-    """Beats per minute in [40, 240] (None without periodicity) and a confidence in [0, 1]."""
-    candidates = tempo_candidates(onset_env, frame_rate, band_envelopes)
+    """Beats per minute in [40, 240] (None without periodicity) and a confidence in [0, 1].
+
+    ``band_envelopes`` from ``band_onsets`` and ``harmonic`` from ``harmonic_change``
+    (same frames as ``onset_env``) select the band model, which was fitted with both.
+    """
+    candidates = tempo_candidates(onset_env, frame_rate, band_envelopes, harmonic)
     if candidates is None:
         return None, 0.0
     levels, features, strength = candidates
@@ -149,7 +185,10 @@ def _faster_if_complete(levels: np.ndarray, features: np.ndarray, chosen: int) -
 
 
 def tempo_candidates(
-    onset_env: np.ndarray, frame_rate: float, band_envelopes: np.ndarray | None = None
+    onset_env: np.ndarray,
+    frame_rate: float,
+    band_envelopes: np.ndarray | None = None,
+    harmonic: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float] | None:
     """Candidate tempi, their features ``[candidate, feature]`` and the periodicity strength
     (the comb score in standard errors of a noise autocorrelation).
@@ -164,6 +203,10 @@ def tempo_candidates(
         bands = np.nan_to_num(np.asarray(band_envelopes, dtype=np.float64))
         if bands.ndim == 2 and bands.shape == (len(_BAND_EDGES), envelope.size):
             streams.extend(bands)
+            change = np.zeros(envelope.size)
+            if harmonic is not None and np.size(harmonic) == envelope.size:
+                change = np.nan_to_num(np.asarray(harmonic, dtype=np.float64).ravel())
+            streams.append(change)
     normalised = [_normalise(stream, frame_rate) for stream in streams]
     if normalised[0] is None:
         return None
@@ -181,6 +224,12 @@ def tempo_candidates(
     levels = _levels(comb, _GRID[best])
     onsets = np.stack([np.maximum(n - np.median(n), 0.0) for n in novelty])
     rows = [_level_features(bpm, comb, acfs, onsets, frame_rate) for bpm in levels]
+    if len(acfs) > 1:
+        chord_rate = _chord_rate(acfs[4], frame_rate)
+        for row, bpm in zip(rows, levels, strict=True):
+            # Beats per chord change (log2, centred on 2-4): 0 without a harmonic rhythm.
+            ratio = np.log2(bpm / chord_rate) - 1.5 if chord_rate else 0.0
+            row += [ratio, ratio**2]
     features = np.array(rows)
     features[:, 2] /= max(float(features[:, 2].max()), 1e-6)
     if len(acfs) > 1:
@@ -190,6 +239,14 @@ def tempo_candidates(
         percussive = float(np.clip(_comb_scores(acfs[3], period)[0], 0.0, 1.0))
         features = np.concatenate([features, features * percussive], axis=1)
     return levels, np.nan_to_num(features), strength
+
+
+def _chord_rate(harmonic_acf: np.ndarray, frame_rate: float) -> float | None:
+    """Chord changes per minute: the harmonic stream's best comb period, 1-6 s apart."""
+    rates = _GRID[(_GRID >= 10.0) & (_GRID <= 60.0)]
+    scores = _comb_scores(harmonic_acf, 60.0 * frame_rate / rates)
+    best = int(np.argmax(scores))
+    return float(rates[best]) if scores[best] > 0 else None
 
 
 def _normalise(envelope: np.ndarray, frame_rate: float) -> np.ndarray | None:
@@ -258,6 +315,8 @@ def _level_features(
         ]
     if len(patterns) == 1:
         return row
+    # Chords change every 2 or 4 beats: the harmonic stream's periodicity at 2 and 4 periods.
+    row += [float(_at(acfs[4], min(period * m, acfs[4].size - 1))) for m in (2, 4)]
     low, mid, high = patterns[1], patterns[2], patterns[3]
     # Which pulse pair the bass band calls "1 and 3"; the others should answer on 2 and 4.
     order = [0, 8, 4, 12] if low[[0, 8]].sum() >= low[[4, 12]].sum() else [4, 12, 0, 8]
