@@ -158,6 +158,12 @@ async def _run(
                 index_of={track_id: i for i, track_id in enumerate(track_ids)},
                 model_version=None,
                 built_at=time.monotonic(),
+                # Only similar tracks and radio read these; this leg asks for recommendations.
+                cf_unit=None,
+                co_listening=sparse.csr_matrix((len(track_ids), len(track_ids))),
+                listeners=np.zeros(len(track_ids)),
+                sound=np.zeros((len(track_ids), 1), dtype=np.float32),
+                item_artist=np.asarray(data.item_artist),
             )
             app.state.serving_states = states
             times: list[float] = []
