@@ -16,7 +16,7 @@ Only ``user_artists.dat`` is required.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,3 +189,30 @@ def load_lastfm_hetrec(directory: str | Path) -> HetRecData:
         friends=friends.copy(),
         issues=issues,
     )
+
+
+def follow_matrix(friends: np.ndarray, user_ids: Sequence[str]) -> sparse.csr_matrix:
+    """(users x users) 0/1, row u = whom u follows, over ``user_ids`` (raw ids as text).
+
+    Pairs naming a user outside ``user_ids`` (no plays) and self-follows are dropped.
+    """
+    index = {raw: position for position, raw in enumerate(user_ids)}
+    pairs = np.asarray(friends, dtype=np.int64).reshape(-1, 2)
+    rows, cols = [], []
+    for follower, followed in pairs.tolist():
+        a, b = index.get(str(follower)), index.get(str(followed))
+        if a is not None and b is not None and a != b:
+            rows.append(a)
+            cols.append(b)
+    n = len(user_ids)
+    matrix = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, n), dtype=np.float32
+    )
+    matrix.data[:] = 1.0  # a pair listed twice is still one follow
+    return matrix
+
+
+def load_follows(directory: str | Path, user_ids: Sequence[str]) -> sparse.csr_matrix:
+    """:func:`follow_matrix` of ``user_friends.dat`` in ``directory`` (empty if absent)."""
+    issues: list[ParseIssue] = []
+    return follow_matrix(_ints(Path(directory) / "user_friends.dat", 2, issues), user_ids)

@@ -11,7 +11,13 @@ retrieval, blending and sources as the API), assembled from the training matrix:
   audio features in the product;
 * ``knn``: cosine item-kNN on the listener columns (100 neighbours), which reaches
   the long tail that EASE's top-4000 items cannot;
-* ``popularity``: log listeners, weighted by tag affinity once a user has history.
+* ``popularity``: log listeners, weighted by tag affinity once a user has history;
+* ``social`` (when the dataset has follows, HetRec's friends): the training listening
+  of the people the user follows (:mod:`audotics.ml.recommend.social`). The engine's
+  sources score a history row and this one needs the user, so it is blended here:
+  its top items join the engine's candidates and its z-score is added with its own
+  weight (``social`` in the grid). Only training cells are read -- in tuning only the
+  validation-train cells -- so a friend's held-out listens never leak.
 
 The blend weights (:class:`BlendWeights`) are chosen by a grid search on the
 validation split that :class:`TrainData` carves out of the training data: the
@@ -24,6 +30,8 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,7 +40,13 @@ from scipy import sparse
 from audotics.ml.cf.train import ALSParams, train_als
 from audotics.ml.evaluate import tuning as _baselines  # noqa: F401  (registered first)
 from audotics.ml.evaluate.models import ModelOptions, TrainData, register_model
-from audotics.ml.recommend.engine import BlendWeights, Candidates, RecommendationEngine
+from audotics.ml.recommend.engine import (
+    BlendWeights,
+    Candidates,
+    RecommendationEngine,
+    _standardise,
+)
+from audotics.ml.recommend.social import SocialGraph, SocialSource
 from audotics.ml.recommend.sources import (
     CollaborativeSource,
     ContentSource,
@@ -49,6 +63,7 @@ WEIGHT_GRID: dict[str, tuple[float, ...]] = {
     "content": (1.0, 2.0, 4.0),
     "popularity": (0.0, 1.0),
     "half_history": (10.0,),
+    "social": (0.0, 0.125, 0.25, 0.5),
 }
 QUICK_GRID: dict[str, tuple[float, ...]] = {
     "cf": (0.5, 1.0),
@@ -56,7 +71,10 @@ QUICK_GRID: dict[str, tuple[float, ...]] = {
     "content": (0.0, 0.3),
     "popularity": (0.0, 0.5),
     "half_history": (5.0,),
+    "social": (0.0, 0.25),
 }
+SOCIAL_RETRIEVE = 100  # social candidates added to the engine's pool
+SOCIAL_TWO_HOP = 0.0  # weight of friends of friends (see SocialGraph)
 
 
 def log_weighted(net: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -120,21 +138,63 @@ def _ndcg(ranked: np.ndarray, relevant: set[int], k: int) -> float:
     return float((gains * discounts[: len(gains)]).sum() / ideal)
 
 
+@dataclass(frozen=True, eq=False)
+class HybridCandidates:
+    """The engine's candidates and the social source's z-scores on them (None: no graph)."""
+
+    base: Candidates
+    social: np.ndarray | None = None
+
+    @property
+    def items(self) -> np.ndarray:
+        return self.base.items
+
+    def blend(self, weights: BlendWeights, social: float = 0.0) -> np.ndarray:
+        blended, _ = self.base.blend(weights)
+        if self.social is None or social == 0.0:
+            return blended
+        return blended + np.float32(social) * self.social
+
+
+def hybrid_candidates(
+    engine: RecommendationEngine, row: sparse.csr_matrix, social: SocialSource | None
+) -> HybridCandidates:
+    """The engine's candidate set, widened by the social source's top items."""
+    base = engine.candidates(row)
+    if social is None:
+        return HybridCandidates(base)
+    reached = social.top(row, SOCIAL_RETRIEVE)
+    new = np.setdiff1d(reached, np.union1d(base.items, row.indices))
+    if len(new):  # the engine's sources score the widened pool (their per-row work is memoised)
+        pool = np.union1d(base.items, new)
+        z = np.stack([_standardise(s.scores(row, pool)) for s in engine.sources.values()])
+        base = Candidates(items=pool, z=z, sources=base.sources, n_history=base.n_history)
+    return HybridCandidates(base, _standardise(social.scores(row, base.items)))
+
+
 def tune_weights(
-    cached: list[tuple[Candidates, set[int]]],
+    cached: Sequence[tuple[Candidates | HybridCandidates, set[int]]],
     grid: dict[str, tuple[float, ...]],
     k: int,
 ) -> tuple[BlendWeights, list[dict[str, Any]]]:
-    """The grid point with the best mean nDCG@k on cached candidates (item weight = 1)."""
+    """The grid point with the best mean nDCG@k on cached candidates (item weight = 1).
+
+    A ``social`` key in the grid weights the social z-scores; the chosen value is in the
+    returned log's best entry (see :func:`best_social`).
+    """
     keys = list(grid)
     log: list[dict[str, Any]] = []
     best, best_score = BlendWeights(), -1.0
+    wrapped = [
+        (c if isinstance(c, HybridCandidates) else HybridCandidates(c), r) for c, r in cached
+    ]
     for values in itertools.product(*grid.values()):
         point = dict(zip(keys, values, strict=True))
-        weights = BlendWeights(**point)
+        social = float(point.get("social", 0.0))
+        weights = BlendWeights(**{key: v for key, v in point.items() if key != "social"})
         scores = []
-        for candidates, relevant in cached:
-            blended, _ = candidates.blend(weights)
+        for candidates, relevant in wrapped:
+            blended = candidates.blend(weights, social)
             top = candidates.items[np.argsort(-blended, kind="stable")[:k]]
             scores.append(_ndcg(top, relevant, k))
         mean = float(np.mean(scores)) if scores else 0.0
@@ -142,6 +202,14 @@ def tune_weights(
         if mean > best_score:
             best, best_score = weights, mean
     return best, log
+
+
+def best_social(log: list[dict[str, Any]], k: int) -> float:
+    """The social weight of the best grid point in a :func:`tune_weights` log."""
+    if not log:
+        return 0.0
+    best = max(log, key=lambda entry: entry[f"ndcg@{k}"])
+    return float(best.get("social", 0.0))
 
 
 class HybridModel:
@@ -160,6 +228,8 @@ class HybridModel:
         self.max_validation_users = max_validation_users
         self.engine: RecommendationEngine | None = None
         self.weights = BlendWeights()
+        self.social_weight = 0.0
+        self.graph: SocialGraph | None = None
         self.log: list[dict[str, Any]] = []
         self._rows = sparse.csr_matrix((0, 0), dtype=np.float32)
         self.tuning_seconds = 0.0
@@ -184,11 +254,20 @@ class HybridModel:
                 rng = np.random.default_rng(self.options.seed)
                 users = np.sort(rng.choice(users, self.max_validation_users, replace=False))
             rows = log_weighted(v_train.net)
+            v_graph = _social_graph(v_train, rows)  # validation-train listening only
+            if v_graph is None:
+                grid = {key: values for key, values in grid.items() if key != "social"}
             cached = [
-                (engine.candidates(rows[user]), set(v_relevant[user].indices.tolist()))
+                (
+                    hybrid_candidates(
+                        engine, rows[user], v_graph.for_user(int(user)) if v_graph else None
+                    ),
+                    set(v_relevant[user].indices.tolist()),
+                )
                 for user in users
             ]
             self.weights, self.log = tune_weights(cached, grid, self.options.k)
+            self.social_weight = best_social(self.log, self.options.k)
             self.tuning_seconds = time.perf_counter() - started
         self.engine = build_engine(
             data,
@@ -198,19 +277,32 @@ class HybridModel:
             seed=self.options.seed,
         )
         self._rows = log_weighted(data.net)
+        self.graph = _social_graph(data, self._rows) if self.social_weight > 0 else None
 
     def score(self, users: np.ndarray) -> np.ndarray:
         assert self.engine is not None, "fit first"
         out = np.full((len(users), self.engine.n_items), -np.inf, dtype=np.float32)
         for position, user in enumerate(users):
-            candidates = self.engine.candidates(self._rows[int(user)])
-            blended, _ = candidates.blend(self.weights)
-            out[position, candidates.items] = blended
+            social = self.graph.for_user(int(user)) if self.graph is not None else None
+            candidates = hybrid_candidates(self.engine, self._rows[int(user)], social)
+            out[position, candidates.items] = candidates.blend(self.weights, self.social_weight)
         return out
 
     def describe(self) -> dict[str, Any]:
         described = self.engine.describe() if self.engine is not None else {}
-        return {**described, "tuning_seconds": self.tuning_seconds, "grid": self.log}
+        return {
+            **described,
+            "social_weight": self.social_weight,
+            "tuning_seconds": self.tuning_seconds,
+            "grid": self.log,
+        }
+
+
+def _social_graph(data: TrainData, rows: sparse.csr_matrix) -> SocialGraph | None:
+    """The follows over ``rows`` (this data's own training listening), if any."""
+    if data.follows is None or data.follows.nnz == 0:
+        return None
+    return SocialGraph(data.follows, rows, two_hop=SOCIAL_TWO_HOP)
 
 
 register_model("hybrid", HybridModel)

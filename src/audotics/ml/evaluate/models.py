@@ -54,6 +54,9 @@ class TrainData:
     seed: int = 0
     #: carves (validation train, validation relevance) out of this data, for tuning
     validation: Callable[[], tuple[TrainData, sparse.csr_matrix]] | None = None
+    #: (users x users) who follows whom, when the dataset has it (HetRec friends); not
+    #: split: a follow is not an interaction, the held-out listens stay out of ``net``
+    follows: sparse.csr_matrix | None = None
 
     @property
     def n_users(self) -> int:

@@ -20,6 +20,7 @@ import numpy as np
 from scipy import sparse
 
 from audotics.ml.cf.confidence import ConfidenceWeights, net_weights, positive_items
+from audotics.ml.datasets.hetrec import load_follows
 from audotics.ml.datasets.interactions import Interactions, load_interactions
 from audotics.ml.evaluate import metrics
 from audotics.ml.evaluate.models import (
@@ -72,7 +73,10 @@ def relevance(
 
 
 def _train_data(
-    split: Split, weights: ConfidenceWeights, seed: int
+    split: Split,
+    weights: ConfidenceWeights,
+    seed: int,
+    follows: sparse.csr_matrix | None = None,
 ) -> tuple[TrainData, sparse.csr_matrix]:
     net = net_weights(split.train, weights)
 
@@ -80,11 +84,11 @@ def _train_data(
         inner = split.validation()
         inner_net = net_weights(inner.train, weights)
         return (
-            TrainData(inner.train, inner_net, weights, seed),
+            TrainData(inner.train, inner_net, weights, seed, follows=follows),
             relevance(inner.test, inner_net, weights),
         )
 
-    data = TrainData(split.train, net, weights, seed, validation=validation)
+    data = TrainData(split.train, net, weights, seed, validation=validation, follows=follows)
     return data, relevance(split.test, net, weights)
 
 
@@ -99,8 +103,12 @@ def run_evaluation(
     quick: bool = False,
     dataset: str = "",
     progress: Callable[[str], None] | None = None,
+    follows: sparse.csr_matrix | None = None,
 ) -> EvaluationResult:
-    """Fit and measure ``models`` (names from the registry or instances; default: all)."""
+    """Fit and measure ``models`` (names from the registry or instances; default: all).
+
+    ``follows`` (users x users, row u = whom u follows) reaches the models that use it.
+    """
     started = time.perf_counter()
     weights = weights or ConfidenceWeights()
     if not isinstance(split, Split):
@@ -110,7 +118,7 @@ def run_evaluation(
         instances = build_models(None, options)
     else:
         instances = [build_models([m], options)[0] if isinstance(m, str) else m for m in models]
-    data, relevant = _train_data(split, weights, seed)
+    data, relevant = _train_data(split, weights, seed, follows)
     train_pos = data.positives()
     has_train = np.asarray(train_pos.getnnz(axis=1)) > 0
     users = np.flatnonzero((np.asarray(relevant.getnnz(axis=1)) > 0) & has_train)
@@ -188,6 +196,7 @@ def evaluate_dataset(
     if len(interactions) == 0:
         raise ValueError(f"no usable listens in {path} ({len(interactions.issues)} bad rows)")
     chosen = make_split(interactions, split, seed)
+    follows = load_follows(path, interactions.user_ids) if format == "lastfm-hetrec" else None
     return run_evaluation(
         interactions,
         chosen,
@@ -197,4 +206,5 @@ def evaluate_dataset(
         quick=quick,
         dataset=f"{Path(path).name} ({format})",
         progress=progress,
+        follows=follows,
     )

@@ -1,0 +1,128 @@
+"""The social source ("popular with people you follow") and its place in the hybrid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from audotics.ml.datasets.hetrec import follow_matrix, load_follows
+from audotics.ml.datasets.synthetic import generate_synthetic
+from audotics.ml.evaluate.hybrid import HybridModel
+from audotics.ml.evaluate.models import ModelOptions
+from audotics.ml.evaluate.runner import make_split, run_evaluation
+from audotics.ml.recommend.social import SocialGraph
+
+N_ITEMS = 8
+
+
+def _listening(rows: dict[int, dict[int, float]], n_users: int) -> sparse.csr_matrix:
+    matrix = sparse.lil_matrix((n_users, N_ITEMS), dtype=np.float32)
+    for user, items in rows.items():
+        for item, weight in items.items():
+            matrix[user, item] = np.log1p(weight)
+    return sparse.csr_matrix(matrix)
+
+
+def _follows(pairs: list[tuple[int, int]], n_users: int) -> sparse.csr_matrix:
+    rows, cols = zip(*pairs, strict=True) if pairs else ((), ())
+    return sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n_users, n_users)
+    )
+
+
+def test_a_followed_users_favourites_come_first() -> None:
+    # User 0 shares item 0 with user 1 (so their tastes overlap) and follows them.
+    listening = _listening({0: {0: 5}, 1: {0: 2, 3: 400, 5: 50, 6: 3}, 2: {7: 900}}, 3)
+    source = SocialGraph(_follows([(0, 1)], 3), listening).for_user(0)
+    assert source.name == "social"
+    top = source.top(listening[0], 3)
+    assert top.tolist() == [3, 5, 6]
+    scores = source.scores(listening[0], np.array([3, 5, 6, 7]))
+    assert scores[0] > scores[1] > scores[2] > 0
+    assert scores[3] == 0, "user 2 is not followed"
+    assert source.friend(3) == 1
+    assert source.because(listening[0], 3) is None
+
+
+def test_only_cells_of_the_given_listening_matrix_are_read() -> None:
+    # Item 4 is the friend's held-out listen: absent from the training matrix.
+    train = _listening({0: {0: 5}, 1: {0: 2, 3: 40}}, 2)
+    full = _listening({0: {0: 5}, 1: {0: 2, 3: 40, 4: 1000}}, 2)
+    assert full[1, 4] > 0 and train[1, 4] == 0
+    source = SocialGraph(_follows([(0, 1)], 2), train).for_user(0)
+    assert 4 not in source.top(train[0], N_ITEMS).tolist()
+    assert set(source.items.tolist()) <= set(train[1].indices.tolist())
+    assert source.scores(train[0], np.array([4]))[0] == 0
+    assert source.friend(4) is None
+
+
+def test_friends_sharing_the_users_taste_weigh_more() -> None:
+    listening = _listening(
+        {0: {0: 9, 1: 9}, 1: {0: 9, 1: 9, 2: 90}, 2: {6: 9, 7: 9, 5: 9}},
+        3,
+    )
+    follows = _follows([(0, 1), (0, 2)], 3)
+    tasteful = SocialGraph(follows, listening).for_user(0)
+    assert tasteful.top(listening[0], 1).tolist() == [2]
+    assert tasteful.scores(listening[0], np.array([5]))[0] == 0, "no overlap, no vote"
+    even = SocialGraph(follows, listening, taste=False).for_user(0)
+    assert even.scores(listening[0], np.array([5]))[0] > 0
+
+
+def test_a_user_following_nobody_gets_nothing() -> None:
+    listening = _listening({0: {0: 5}, 1: {3: 40}}, 2)
+    source = SocialGraph(_follows([(1, 0)], 2), listening).for_user(0)
+    assert source.top(listening[0], 5).size == 0
+    assert not source.scores(listening[0], np.arange(N_ITEMS)).any()
+
+
+def test_two_hops_reach_friends_of_friends_at_their_weight() -> None:
+    listening = _listening({0: {0: 5}, 1: {0: 5, 2: 5}, 2: {0: 5, 2: 5, 6: 5}}, 3)
+    follows = _follows([(0, 1), (1, 2)], 3)
+    assert SocialGraph(follows, listening).for_user(0).scores(listening[0], np.array([6]))[0] == 0
+    reached = SocialGraph(follows, listening, two_hop=0.5).for_user(0)
+    assert reached.scores(listening[0], np.array([6]))[0] > 0
+
+
+def test_the_graph_refuses_a_follow_matrix_of_another_size() -> None:
+    with pytest.raises(ValueError, match="expected"):
+        SocialGraph(_follows([], 3), _listening({}, 2))
+
+
+def test_follow_matrix_maps_raw_ids_and_drops_unknown_users(tmp_path: Path) -> None:
+    (tmp_path / "user_friends.dat").write_text(
+        "userID\tfriendID\n2\t7\n7\t2\n2\t99\n5\t5\n2\t7\n", encoding="utf-8"
+    )
+    follows = load_follows(tmp_path, ("2", "5", "7"))
+    assert follows.toarray().tolist() == [[0, 0, 1], [0, 0, 0], [1, 0, 0]]
+    assert follow_matrix(np.zeros((0, 2), dtype=np.int64), ("1",)).nnz == 0
+    assert load_follows(tmp_path / "missing", ("1", "2")).nnz == 0
+
+
+def test_the_hybrid_tunes_a_social_weight_from_training_listening_only() -> None:
+    synthetic = generate_synthetic(300, 400, seed=3)
+    log = synthetic.interactions
+    # Everyone follows five users of their own taste cluster.
+    rng = np.random.default_rng(0)
+    pairs = []
+    for user, cluster in enumerate(synthetic.user_cluster.tolist()):
+        peers = np.flatnonzero(synthetic.user_cluster == cluster)
+        peers = peers[peers != user]
+        pairs += [(user, int(p)) for p in rng.choice(peers, min(5, len(peers)), replace=False)]
+    follows = _follows(pairs, log.n_users)
+    split = make_split(log, "random", 0)
+    hybrid = HybridModel(ModelOptions(seed=0, quick=True))
+    result = run_evaluation(log, split, [hybrid], quick=True, follows=follows)
+    grid = result.models["hybrid"].params["grid"]
+    assert {entry["social"] for entry in grid} == {0.0, 0.25}
+    assert result.models["hybrid"].params["social_weight"] == hybrid.social_weight
+    # Followed users of the same taste cluster are worth a weight on validation.
+    assert hybrid.social_weight > 0 and hybrid.graph is not None
+    rows = hybrid._rows  # the final graph reads the training matrix, not the test
+    for user in range(0, log.n_users, 37):
+        reached = hybrid.graph.for_user(user).items
+        followed = hybrid.graph.followed(user)
+        assert np.all(np.asarray(rows[followed][:, reached].sum(axis=0)).ravel() > 0)
