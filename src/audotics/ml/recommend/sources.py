@@ -38,7 +38,7 @@ import numpy as np
 from scipy import sparse
 
 from audotics.ml.cf.model import FactorModel
-from audotics.ml.similarity.mips import InnerProductIndex
+from audotics.ml.similarity.mips import InnerProductIndex, concat_ranges
 
 
 class Source(Protocol):
@@ -168,7 +168,7 @@ class ItemItemSource:
         indptr = self.similarity.indptr
         history = row.indices
         starts, ends = indptr[history], indptr[history + 1]
-        cells = _ranges(starts, ends)
+        cells = concat_ranges(starts, ends)
         if len(cells) == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         weights = np.repeat(row.data.astype(np.float32), ends - starts)
@@ -207,16 +207,6 @@ class ItemItemSource:
 def _unit(rows: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     return np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
-
-
-def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """The concatenation of ``arange(s, e)`` for each pair, without a Python loop."""
-    sizes = ends - starts
-    total = int(sizes.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    offsets = np.cumsum(sizes) - sizes
-    return np.repeat(starts - offsets, sizes) + np.arange(total, dtype=np.int64)
 
 
 def _lookup(keys: np.ndarray, values: np.ndarray, items: np.ndarray) -> np.ndarray:

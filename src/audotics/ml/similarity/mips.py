@@ -121,13 +121,13 @@ class InnerProductIndex:
             if wanted < self.lists
             else np.arange(self.lists)
         )
-        rows = _ranges(self._starts[chosen], self._starts[chosen + 1])
+        rows = concat_ranges(self._starts[chosen], self._starts[chosen + 1])
         if len(rows) < min(k, len(self._keys)):  # small lists: widen in centroid order
             by_centroid = np.argsort(-affinity, kind="stable")
             sizes = self._starts[by_centroid + 1] - self._starts[by_centroid]
             reach = int(np.searchsorted(np.cumsum(sizes), min(k, len(self._keys)))) + 1
             chosen = by_centroid[:reach]
-            rows = _ranges(self._starts[chosen], self._starts[chosen + 1])
+            rows = concat_ranges(self._starts[chosen], self._starts[chosen + 1])
         scores = np.take(self._vectors, rows, axis=0) @ q
         n = min(k, len(rows))
         best = np.argpartition(-scores, n - 1)[:n] if n < len(rows) else np.arange(len(rows))
@@ -135,7 +135,7 @@ class InnerProductIndex:
         return self._keys[rows[best]], scores[best]
 
 
-def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def concat_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """The concatenation of ``arange(s, e)`` for each pair, without a Python loop."""
     sizes = ends - starts
     total = int(sizes.sum())
