@@ -11,12 +11,9 @@ from audotics.gateway.deps import SessionDep, get_infra
 from audotics.gateway.errors import PROBLEM_RESPONSES
 from audotics.services.recommendations import service
 from audotics.services.recommendations.generate_schemas import GeneratedPlaylist, GenerateRequest
+from audotics.services.recommendations.serving_api import ServingStatesDep
 
 router = APIRouter(tags=["playlists"], responses=PROBLEM_RESPONSES)
-
-
-def get_states(request: Request) -> service.ServingStateCache:
-    return service.serving_states(request.app.state)
 
 
 def get_snapshots(request: Request) -> service.SnapshotCache:
@@ -45,7 +42,7 @@ async def generate_playlist(
     response: Response,
     identity: CurrentUser,
     session: SessionDep,
-    states: Annotated[service.ServingStateCache, Depends(get_states)],
+    states: ServingStatesDep,
     snapshots: Annotated[service.SnapshotCache, Depends(get_snapshots)],
 ) -> GeneratedPlaylist:
     """`kind=radio`: tracks around `seed_track_id` (similar sound, CF and co-listening),
