@@ -118,9 +118,9 @@ def test_the_hybrid_tunes_a_social_weight_from_training_listening_only() -> None
     result = run_evaluation(log, split, [hybrid], quick=True, follows=follows)
     grid = result.models["hybrid"].params["grid"]
     assert {entry["social"] for entry in grid} == {0.0, 0.25}
-    assert result.models["hybrid"].params["social_weight"] == hybrid.social_weight
+    assert result.models["hybrid"].params["social_weight"] == hybrid.weights.social
     # Followed users of the same taste cluster are worth a weight on validation.
-    assert hybrid.social_weight > 0 and hybrid.graph is not None
+    assert hybrid.weights.social > 0 and hybrid.graph is not None
     rows = hybrid._rows  # the final graph reads the training matrix, not the test
     for user in range(0, log.n_users, 37):
         reached = hybrid.graph.for_user(user).items

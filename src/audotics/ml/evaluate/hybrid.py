@@ -14,9 +14,9 @@ retrieval, blending and sources as the API), assembled from the training matrix:
 * ``popularity``: log listeners, weighted by tag affinity once a user has history;
 * ``social`` (when the dataset has follows, HetRec's friends): the training listening
   of the people the user follows (:mod:`audotics.ml.recommend.social`). The engine's
-  sources score a history row and this one needs the user, so it is blended here:
-  its top items join the engine's candidates and its z-score is added with its own
-  weight (``social`` in the grid). Only training cells are read -- in tuning only the
+  sources score a history row and this one needs the user, so it is passed per request
+  (``per_request``): its top items join the candidates and its z-score is blended with
+  the ``social`` weight of the grid. Only training cells are read -- in tuning only the
   validation-train cells -- so a friend's held-out listens never leak.
 
 The blend weights (:class:`BlendWeights`) are chosen by a grid search on the
@@ -31,7 +31,6 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,7 +43,6 @@ from audotics.ml.recommend.engine import (
     BlendWeights,
     Candidates,
     RecommendationEngine,
-    _standardise,
 )
 from audotics.ml.recommend.social import SocialGraph, SocialSource
 from audotics.ml.recommend.sources import (
@@ -126,7 +124,9 @@ def build_engine(
         content_source = ContentSource(content)
         sources.append(content_source)
     sources.append(PopularitySource(listeners, content_source))
-    return RecommendationEngine(sources, weights, n_items=data.n_items)
+    return RecommendationEngine(
+        sources, weights, n_items=data.n_items, retrieve_of={"social": SOCIAL_RETRIEVE}
+    )
 
 
 def _ndcg(ranked: np.ndarray, relevant: set[int], k: int) -> float:
@@ -138,63 +138,28 @@ def _ndcg(ranked: np.ndarray, relevant: set[int], k: int) -> float:
     return float((gains * discounts[: len(gains)]).sum() / ideal)
 
 
-@dataclass(frozen=True, eq=False)
-class HybridCandidates:
-    """The engine's candidates and the social source's z-scores on them (None: no graph)."""
-
-    base: Candidates
-    social: np.ndarray | None = None
-
-    @property
-    def items(self) -> np.ndarray:
-        return self.base.items
-
-    def blend(self, weights: BlendWeights, social: float = 0.0) -> np.ndarray:
-        blended, _ = self.base.blend(weights)
-        if self.social is None or social == 0.0:
-            return blended
-        return blended + np.float32(social) * self.social
-
-
 def hybrid_candidates(
     engine: RecommendationEngine, row: sparse.csr_matrix, social: SocialSource | None
-) -> HybridCandidates:
-    """The engine's candidate set, widened by the social source's top items."""
-    base = engine.candidates(row)
-    if social is None:
-        return HybridCandidates(base)
-    reached = social.top(row, SOCIAL_RETRIEVE)
-    new = np.setdiff1d(reached, np.union1d(base.items, row.indices))
-    if len(new):  # the engine's sources score the widened pool (their per-row work is memoised)
-        pool = np.union1d(base.items, new)
-        z = np.stack([_standardise(s.scores(row, pool)) for s in engine.sources.values()])
-        base = Candidates(items=pool, z=z, sources=base.sources, n_history=base.n_history)
-    return HybridCandidates(base, _standardise(social.scores(row, base.items)))
+) -> Candidates:
+    """The engine's candidate set, with the user's social source when they have one."""
+    return engine.candidates(row, per_request=(social,) if social is not None else ())
 
 
 def tune_weights(
-    cached: Sequence[tuple[Candidates | HybridCandidates, set[int]]],
+    cached: Sequence[tuple[Candidates, set[int]]],
     grid: dict[str, tuple[float, ...]],
     k: int,
 ) -> tuple[BlendWeights, list[dict[str, Any]]]:
-    """The grid point with the best mean nDCG@k on cached candidates (item weight = 1).
-
-    A ``social`` key in the grid weights the social z-scores; the chosen value is in the
-    returned log's best entry (see :func:`best_social`).
-    """
+    """The grid point with the best mean nDCG@k on cached candidates (item weight = 1)."""
     keys = list(grid)
     log: list[dict[str, Any]] = []
     best, best_score = BlendWeights(), -1.0
-    wrapped = [
-        (c if isinstance(c, HybridCandidates) else HybridCandidates(c), r) for c, r in cached
-    ]
     for values in itertools.product(*grid.values()):
         point = dict(zip(keys, values, strict=True))
-        social = float(point.get("social", 0.0))
-        weights = BlendWeights(**{key: v for key, v in point.items() if key != "social"})
+        weights = BlendWeights(**point)
         scores = []
-        for candidates, relevant in wrapped:
-            blended = candidates.blend(weights, social)
+        for candidates, relevant in cached:
+            blended, _ = candidates.blend(weights)
             top = candidates.items[np.argsort(-blended, kind="stable")[:k]]
             scores.append(_ndcg(top, relevant, k))
         mean = float(np.mean(scores)) if scores else 0.0
@@ -202,14 +167,6 @@ def tune_weights(
         if mean > best_score:
             best, best_score = weights, mean
     return best, log
-
-
-def best_social(log: list[dict[str, Any]], k: int) -> float:
-    """The social weight of the best grid point in a :func:`tune_weights` log."""
-    if not log:
-        return 0.0
-    best = max(log, key=lambda entry: entry[f"ndcg@{k}"])
-    return float(best.get("social", 0.0))
 
 
 class HybridModel:
@@ -228,7 +185,6 @@ class HybridModel:
         self.max_validation_users = max_validation_users
         self.engine: RecommendationEngine | None = None
         self.weights = BlendWeights()
-        self.social_weight = 0.0
         self.graph: SocialGraph | None = None
         self.log: list[dict[str, Any]] = []
         self._rows = sparse.csr_matrix((0, 0), dtype=np.float32)
@@ -267,7 +223,6 @@ class HybridModel:
                 for user in users
             ]
             self.weights, self.log = tune_weights(cached, grid, self.options.k)
-            self.social_weight = best_social(self.log, self.options.k)
             self.tuning_seconds = time.perf_counter() - started
         self.engine = build_engine(
             data,
@@ -277,7 +232,7 @@ class HybridModel:
             seed=self.options.seed,
         )
         self._rows = log_weighted(data.net)
-        self.graph = _social_graph(data, self._rows) if self.social_weight > 0 else None
+        self.graph = _social_graph(data, self._rows) if self.weights.social > 0 else None
 
     def score(self, users: np.ndarray) -> np.ndarray:
         assert self.engine is not None, "fit first"
@@ -285,14 +240,14 @@ class HybridModel:
         for position, user in enumerate(users):
             social = self.graph.for_user(int(user)) if self.graph is not None else None
             candidates = hybrid_candidates(self.engine, self._rows[int(user)], social)
-            out[position, candidates.items] = candidates.blend(self.weights, self.social_weight)
+            out[position, candidates.items] = candidates.blend(self.weights)[0]
         return out
 
     def describe(self) -> dict[str, Any]:
         described = self.engine.describe() if self.engine is not None else {}
         return {
             **described,
-            "social_weight": self.social_weight,
+            "social_weight": self.weights.social,
             "tuning_seconds": self.tuning_seconds,
             "grid": self.log,
         }

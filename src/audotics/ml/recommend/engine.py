@@ -12,18 +12,21 @@ For one user history row (see :mod:`audotics.ml.recommend.sources`):
 
        h = n / (n + half_history)
        w_cf = cf * h      w_item = item * h      w_knn = knn * h     w_content = content
-       w_popularity = popularity * (1 - h)       w_fresh = fresh
+       w_popularity = popularity * (1 - h)       w_fresh = fresh    w_social = social
 
    A brand-new user (n = 0) gets popularity (and fresh items) only; after three
    plays content and the first collaborative evidence join; a heavy user is ranked
-   almost entirely by CF and co-listening. The base weights are tuned offline on a
-   validation split (:mod:`audotics.ml.evaluate.hybrid`), never on test data.
+   almost entirely by CF and co-listening. The social source ("popular with people
+   you follow", :mod:`audotics.ml.recommend.social`) is bound to one user, so it is
+   passed per request (``per_request``) rather than held by the engine. The base
+   weights are tuned offline on a validation split (:mod:`audotics.ml.evaluate.hybrid`),
+   never on test data.
 3. **Re-rank**: maximal marginal relevance (Carbonell & Goldstein 1998) trades the
    blended score against similarity to the items already chosen, with
    ``diversity`` in [0, 1] (0 = pure relevance), and at most ``max_per_artist``
    items per artist.
 4. **Explain**: each item carries the source with the largest weighted
-   contribution and, where it has one, the history item behind it.
+   contribution and, where it has one, the history item (or followed user) behind it.
 """
 
 from __future__ import annotations
@@ -35,9 +38,18 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from audotics.ml.recommend.social import SocialSource
 from audotics.ml.recommend.sources import Source
 
-SOURCE_NAMES: tuple[str, ...] = ("cf", "item", "knn", "content", "popularity", "fresh")
+SOURCE_NAMES: tuple[str, ...] = (
+    "cf",
+    "item",
+    "knn",
+    "content",
+    "popularity",
+    "fresh",
+    "social",
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,7 @@ class BlendWeights:
     content: float = 0.3
     popularity: float = 0.3
     fresh: float = 0.0
+    social: float = 0.0  # people the user follows: independent of their own history
     half_history: float = 5.0  # distinct items at which history sources reach half weight
 
     def for_history(self, n_items: int) -> dict[str, float]:
@@ -59,6 +72,7 @@ class BlendWeights:
             "content": self.content if n_items > 0 else 0.0,
             "popularity": self.popularity * (1.0 - h),
             "fresh": self.fresh,
+            "social": self.social,
         }
 
     def to_dict(self) -> dict[str, float]:
@@ -69,6 +83,7 @@ class BlendWeights:
 class Explanation:
     kind: str  # the source that contributed most: one of SOURCE_NAMES
     seed_item: int | None = None  # the history item behind it, when there is one
+    seed_user: int | None = None  # the followed user behind a "social" item
 
 
 @dataclass(frozen=True)
@@ -123,16 +138,16 @@ class RecommendationEngine:
         item_artist: np.ndarray | None = None,
         item_vectors: np.ndarray | None = None,
         retrieve: int = 200,
+        retrieve_of: dict[str, int] | None = None,
     ) -> None:
-        unknown = [s.name for s in sources if s.name not in SOURCE_NAMES]
-        if unknown:
-            raise ValueError(f"unknown source names {unknown}; expected {SOURCE_NAMES}")
+        _check_names(sources)
         self.sources = {source.name: source for source in sources}
         self.weights = weights or BlendWeights()
         self.n_items = n_items
         self.item_artist = item_artist
         self.item_vectors = item_vectors
         self.retrieve = retrieve
+        self.retrieve_of = dict(retrieve_of or {})  # per-source overrides of ``retrieve``
 
     # --- the history row ----------------------------------------------------------------
 
@@ -154,21 +169,38 @@ class RecommendationEngine:
     # --- retrieve + blend ----------------------------------------------------------------
 
     def candidates(
-        self, row: sparse.csr_matrix, exclude: Iterable[int] = (), retrieve: int | None = None
+        self,
+        row: sparse.csr_matrix,
+        exclude: Iterable[int] = (),
+        retrieve: int | None = None,
+        *,
+        per_request: Sequence[Source] = (),
     ) -> Candidates:
+        """``per_request``: sources bound to this request's user (the social source) that
+        join the engine's own for this call only."""
+        sources = self._with(per_request)
         per_source = retrieve or self.retrieve
-        found = [source.top(row, per_source) for source in self.sources.values()]
+        found = [
+            source.top(row, self.retrieve_of.get(name, per_source))
+            for name, source in sources.items()
+        ]
         pool = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
         banned = np.union1d(row.indices, np.fromiter(exclude, dtype=np.int64))
         if len(banned):  # sorted both: a binary search per candidate, nothing catalogue-sized
             at = np.minimum(np.searchsorted(banned, pool), len(banned) - 1)
             pool = pool[banned[at] != pool]
-        names = tuple(self.sources)
+        names = tuple(sources)
         z = np.zeros((len(names), len(pool)), dtype=np.float32)
         if len(pool):
             for position, name in enumerate(names):
-                z[position] = _standardise(self.sources[name].scores(row, pool))
+                z[position] = _standardise(sources[name].scores(row, pool))
         return Candidates(items=pool, z=z, sources=names, n_history=int(row.nnz))
+
+    def _with(self, per_request: Sequence[Source]) -> dict[str, Source]:
+        if not per_request:
+            return self.sources
+        _check_names(per_request)
+        return {**self.sources, **{source.name: source for source in per_request}}
 
     def recommend(
         self,
@@ -179,8 +211,9 @@ class RecommendationEngine:
         diversity: float = 0.0,
         max_per_artist: int | None = None,
         weights: BlendWeights | None = None,
+        per_request: Sequence[Source] = (),
     ) -> list[Recommendation]:
-        found = self.candidates(row, exclude)
+        found = self.candidates(row, exclude, per_request=per_request)
         if len(found.items) == 0:
             return []
         blended, contributions = found.blend(weights or self.weights)
@@ -193,6 +226,7 @@ class RecommendationEngine:
             item_artist=self.item_artist,
             max_per_artist=max_per_artist,
         )
+        sources = self._with(per_request)
         # found.items is sorted (np.unique, then a mask), so a lookup is a binary search.
         positions = np.searchsorted(found.items, np.asarray(chosen, dtype=np.int64)).tolist()
         out = []
@@ -203,22 +237,14 @@ class RecommendationEngine:
                 Recommendation(
                     item=item,
                     score=float(blended[position]),
-                    explanation=self.explain(row, item, share),
+                    explanation=_explain(sources, row, item, share),
                     contributions=share,
                 )
             )
         return out
 
     def explain(self, row: sparse.csr_matrix, item: int, share: dict[str, float]) -> Explanation:
-        kind = max(share, key=lambda name: share[name]) if share else "popularity"
-        if row.nnz == 0:
-            kind = (
-                "fresh"
-                if share.get("fresh", 0.0) > share.get("popularity", 0.0)
-                else ("popularity")
-            )
-        seed = self.sources[kind].because(row, item) if kind in self.sources else None
-        return Explanation(kind=kind, seed_item=seed)
+        return _explain(self.sources, row, item, share)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -226,6 +252,26 @@ class RecommendationEngine:
             "weights": self.weights.to_dict(),
             "retrieve": self.retrieve,
         }
+
+
+def _check_names(sources: Sequence[Source]) -> None:
+    unknown = [s.name for s in sources if s.name not in SOURCE_NAMES]
+    if unknown:
+        raise ValueError(f"unknown source names {unknown}; expected {SOURCE_NAMES}")
+
+
+def _explain(
+    sources: dict[str, Source], row: sparse.csr_matrix, item: int, share: dict[str, float]
+) -> Explanation:
+    """The source with the largest weighted contribution, and who or what stands behind it."""
+    kind = max(share, key=lambda name: share[name]) if share else "popularity"
+    if row.nnz == 0 and kind != "social":
+        kind = "fresh" if share.get("fresh", 0.0) > share.get("popularity", 0.0) else "popularity"
+    source = sources.get(kind)
+    if isinstance(source, SocialSource):
+        return Explanation(kind=kind, seed_user=source.friend(item))
+    seed = source.because(row, item) if source is not None else None
+    return Explanation(kind=kind, seed_item=seed)
 
 
 def rerank(
