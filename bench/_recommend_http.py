@@ -33,6 +33,7 @@ from audotics.infra import migrate
 from audotics.ml.datasets.records import EVENTS
 from audotics.ml.datasets.synthetic import SyntheticData
 from audotics.ml.recommend import RecommendationEngine
+from audotics.ml.recommend.social import FollowedListening
 from audotics.services.analytics.models import ItemInteraction
 from audotics.services.catalog.models import Artist, Track
 from audotics.services.recommendations.serving import ServingState, ServingStateCache
@@ -164,6 +165,9 @@ async def _run(
                 listeners=np.zeros(len(track_ids)),
                 sound=np.zeros((len(track_ids), 1), dtype=np.float32),
                 item_artist=np.asarray(data.item_artist),
+                user_ids=(),  # nobody follows anyone in this catalogue
+                user_index={},
+                followed_listening=FollowedListening(sparse.csr_matrix((1, len(track_ids)))),
             )
             app.state.serving_states = states
             times: list[float] = []

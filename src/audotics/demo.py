@@ -28,7 +28,7 @@ from audotics.infra.factory import Infra, build_infra
 from audotics.infra.secrets import signing_secret
 from audotics.ml.audio import generator
 from audotics.ml.cf.registry import ModelRegistry
-from audotics.ml.datasets.demo_listening import ListeningPlan, plan_listening
+from audotics.ml.datasets.demo_listening import ListeningPlan, plan_follows, plan_listening
 from audotics.problems import NotFound
 from audotics.services.analytics import service as analytics
 from audotics.services.analytics.schemas import ListenEvent, NewListen
@@ -254,6 +254,12 @@ async def load_demo(
                 f"demo listening: {len(plan.listens)} events by {plan.listeners} listeners "
                 f"({added} new)"
             )
+            listeners = [viewers["demo"].user_id, *fans]
+            follows = [(listeners[a], listeners[b]) for a, b in plan_follows(plan)]
+            async with infra.db.session() as session:
+                new_follows = await analytics.add_follows(session, follows, source=DEMO_SOURCE)
+                await session.commit()
+            lines.append(f"demo follows: {len(follows)} ({new_follows} new)")
             version = await _ensure_model(settings, infra, added)
             if version is not None:
                 lines.append(f"recommendation model: {version}")

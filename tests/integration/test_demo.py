@@ -64,6 +64,7 @@ async def test_demo_recommendations_are_personal_on_first_run(settings: Settings
     assert any("13 listeners" in line for line in lines)
     again = await load_demo(settings, tracks=40, community=12)
     assert any("(0 new)" in line for line in again), again
+    assert any(line.startswith("demo follows: ") and "(0 new)" in line for line in again)
     assert model_line in again, "no new listens, no retraining"
     loved = sorted({t.genres[-1] for t in demo_catalog()[:40]})[DEMO_GENRE_INDEX]
 
@@ -87,6 +88,8 @@ async def test_demo_recommendations_are_personal_on_first_run(settings: Settings
             genres = [item["track"]["genres"] for item in recs["items"]]
             # 40 tracks: each genre is one artist, and at most two per artist are shown.
             assert all(loved in names for names in genres[:2]), genres
+            following = (await client.get("/api/v1/me/following", headers=headers)).json()
+            assert following["total"] == 3, following  # demo listeners of the same taste
             profile = (await client.get("/api/v1/me/taste-profile", headers=headers)).json()
             assert profile["counts"]["plays"] > 10
             top = [g["genre"]["name"] for g in profile["top_genres"][:2]]  # genre and parent

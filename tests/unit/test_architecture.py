@@ -39,7 +39,13 @@ def _violations(module: str, imports: set[str]) -> list[str]:
             if any(name == p or name.startswith(p + ".") for p in prefixes):
                 bad.append(f"{module} imports {name}: {why}")
 
-    composition_roots = ("audotics.app", "audotics.cli", "audotics.demo", "audotics.workers")
+    composition_roots = (
+        "audotics.app",
+        "audotics.cli",
+        "audotics.__main__",
+        "audotics.demo",
+        "audotics.workers",
+    )
     if not module.startswith(composition_roots):
         forbid(composition_roots, "only composition roots wire everything")
     if module == "audotics.config":

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from audotics.demo import demo_catalog
-from audotics.ml.datasets.demo_listening import DEMO_GENRE_INDEX, plan_listening
+from audotics.ml.datasets.demo_listening import DEMO_GENRE_INDEX, plan_follows, plan_listening
 
 CATALOG = demo_catalog()
 GENRES = [t.genres[-1] for t in CATALOG]
@@ -54,3 +54,14 @@ def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="one genre and one duration"):
         plan_listening(GENRES, DURATIONS[:-1], 3)
     assert plan_listening([], [], 3).listens == []
+
+
+def test_people_follow_a_few_others_of_their_taste() -> None:
+    plan = plan_listening(GENRES, DURATIONS, 30)
+    pairs = plan_follows(plan)
+    assert pairs == plan_follows(plan), "deterministic"
+    assert len(pairs) == len(set(pairs)) and all(a != b for a, b in pairs)
+    per_listener = Counter(a for a, _ in pairs)
+    assert max(per_listener.values()) <= 3 and per_listener[0] == 3
+    for follower, followed in pairs:
+        assert plan.tastes[follower][0] in plan.tastes[followed]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,9 @@ from audotics.ml.datasets.synthetic import generate_synthetic
 from audotics.ml.evaluate.hybrid import HybridModel
 from audotics.ml.evaluate.models import ModelOptions
 from audotics.ml.evaluate.runner import make_split, run_evaluation
-from audotics.ml.recommend.social import SocialGraph
+from audotics.ml.recommend.engine import BlendWeights, RecommendationEngine
+from audotics.ml.recommend.social import FollowedListening, SocialGraph
+from audotics.ml.recommend.sources import PopularitySource
 
 N_ITEMS = 8
 
@@ -126,3 +129,38 @@ def test_the_hybrid_tunes_a_social_weight_from_training_listening_only() -> None
         reached = hybrid.graph.for_user(user).items
         followed = hybrid.graph.followed(user)
         assert np.all(np.asarray(rows[followed][:, reached].sum(axis=0)).ravel() > 0)
+
+
+def test_fresh_follows_score_like_the_graph_and_a_newcomer_hears_everyone() -> None:
+    listening = _listening({0: {0: 5}, 1: {0: 2, 3: 400}, 2: {7: 900}, 3: {5: 10}}, 4)
+    graph = SocialGraph(_follows([(0, 1), (0, 2)], 4), listening).for_user(0)
+    fresh = FollowedListening(listening).source(np.array([1, 2]), user_row=listening[0])
+    assert fresh.items.tolist() == graph.items.tolist()
+    assert np.allclose(fresh.values, graph.values)
+    # User 2 shares nothing with user 0, so their listening carries no weight...
+    assert 7 not in fresh.items.tolist()
+    # ...but someone with no history yet weighs everyone they follow the same.
+    empty = sparse.csr_matrix((1, N_ITEMS), dtype=np.float32)
+    newcomer = FollowedListening(listening).source(np.array([1, 2]), user_row=empty)
+    assert {3, 7} <= set(newcomer.items.tolist())
+    assert newcomer.friend(7) == 2 and newcomer.friend(5) is None
+
+
+def test_the_engine_takes_a_per_request_source_with_its_own_weight() -> None:
+    listening = _listening({0: {0: 5}, 1: {0: 2, 3: 400}, 2: {1: 3, 2: 3}}, 3)
+    popular = PopularitySource(np.array([9, 8, 7, 0, 0, 0, 0, 0]))
+    engine = RecommendationEngine(
+        [popular], BlendWeights(popularity=1.0, social=2.0), n_items=N_ITEMS
+    )
+    social = FollowedListening(listening).source(np.array([1]), user_row=listening[0])
+    row = listening[0]
+    plain = engine.recommend(row, 2)
+    assert 3 not in [r.item for r in plain]
+    with_friend = engine.recommend(row, 2, per_request=(social,))
+    assert with_friend[0].item == 3
+    assert with_friend[0].explanation.kind == "social"
+    assert with_friend[0].explanation.seed_user == 1
+    assert "social" not in engine.sources, "a per-request source is not kept"
+    renamed = dataclasses.replace(social, name="gossip")
+    with pytest.raises(ValueError, match="gossip"):
+        engine.recommend(row, 3, per_request=(renamed,))

@@ -15,6 +15,9 @@ and duration), deterministically for a seed:
 * popularity inside a genre is Zipf-skewed, so some tracks are hits;
 * times fall into sessions over the last ``days`` days before the origin.
 
+:func:`plan_follows` adds a social graph over the same listeners: people follow a few
+others who share their first genre.
+
 Events: an on-taste listen is a ``play`` followed by a ``complete`` (the whole
 clip), sometimes a ``like``; an off-taste listen is mostly a ``skip`` after a few
 seconds. Pure computation: the demo loader stores the plan through the analytics
@@ -130,3 +133,22 @@ def plan_listening(
                     )
             clock += float(durations[track]) + float(rng.uniform(1.0, 20.0))
     return ListeningPlan(listens, tastes)
+
+
+def plan_follows(
+    plan: ListeningPlan, per_listener: int = 3, seed: int = 11
+) -> list[tuple[int, int]]:
+    """Who follows whom (listener indices, as in ``plan``): everyone follows up to
+    ``per_listener`` others who love their first genre, so the demo account's "people you
+    follow" share its taste, as friends tend to."""
+    rng = np.random.default_rng([seed, 0xF011])
+    pairs = []
+    for listener, loved in enumerate(plan.tastes):
+        peers = [
+            other
+            for other, theirs in enumerate(plan.tastes)
+            if other != listener and loved and loved[0] in theirs
+        ]
+        chosen = rng.permutation(np.array(peers, dtype=np.int64))[:per_listener]
+        pairs += [(listener, other) for other in sorted(int(c) for c in chosen)]
+    return pairs

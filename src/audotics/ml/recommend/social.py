@@ -23,7 +23,9 @@ The engine's sources score a history row; this one needs the user, so
 :class:`SocialGraph` is a factory: :meth:`SocialGraph.for_user` binds it to one user
 and returns a :class:`SocialSource` with the usual ``name`` / ``top`` / ``scores`` /
 ``because`` (the row argument is not read: the score does not depend on the user's
-own history). A user who follows nobody (or only silent users) gets no candidates
+own history). The product reads a user's follows fresh on every request and calls
+:meth:`FollowedListening.source` with them, over the serving state's listening.
+A user who follows nobody (or only silent users) gets no candidates
 and all-zero scores, which standardise to zero weight in the blend. Per request only
 the rows of the followed users are read, never the whole matrix.
 """
@@ -60,8 +62,71 @@ def _taste_weighted(direct: sparse.csr_matrix, listening: sparse.spmatrix) -> sp
     return weighted
 
 
+class FollowedListening:
+    """Everyone's listening (users x items) as the social source reads it: each user's
+    row normalised to sum 1 (a vote of mass 1) and unit rows for the taste weights.
+
+    :meth:`source` scores one user's followed people given as row indices, so a
+    caller holding fresh follows (the product reads them per request) needs no graph.
+    """
+
+    def __init__(self, listening: sparse.spmatrix, *, taste: bool = True) -> None:
+        self.taste = taste
+        self.shares = _row_normalised(listening)
+        self.unit = unit_rows(listening) if taste else None
+
+    @property
+    def n_users(self) -> int:
+        return int(self.shares.shape[0])
+
+    def taste_weights(self, user_row: sparse.spmatrix | None, people: np.ndarray) -> np.ndarray:
+        """cos(user_row, listening of each person); 1 each without ``taste`` or without a
+        history to compare (a newcomer hears everyone they follow equally)."""
+        if self.unit is None or user_row is None or user_row.nnz == 0:
+            return np.ones(len(people), dtype=np.float32)
+        mine = unit_rows(sparse.csr_matrix(user_row, dtype=np.float32))
+        return np.asarray((self.unit[people] @ mine.T).toarray()).ravel().astype(np.float32)
+
+    def source(
+        self,
+        people: np.ndarray,
+        weights: np.ndarray | None = None,
+        *,
+        user_row: sparse.spmatrix | None = None,
+        direct: np.ndarray | None = None,
+    ) -> SocialSource:
+        """The social scores of ``people`` (row indices) with ``weights`` (default: their
+        taste weights against ``user_row``); ``direct`` (default ``people``): whom the
+        user follows directly, the ones an explanation may name."""
+        people = np.asarray(people, dtype=np.int64)
+        if weights is None:
+            weights = self.taste_weights(user_row, people)
+        reached = sparse.csr_matrix(
+            sparse.csr_matrix(np.asarray(weights, dtype=np.float32)[None, :]) @ self.shares[people]
+        )
+        reached.sum_duplicates()
+        reached.eliminate_zeros()
+        reached.sort_indices()
+        return SocialSource(
+            items=reached.indices.astype(np.int64),
+            values=reached.data.astype(np.float32),
+            direct=np.sort(people if direct is None else np.asarray(direct, dtype=np.int64)),
+            listening=self,
+        )
+
+    def listened_most(self, people: np.ndarray, item: int) -> int | None:
+        """The one of ``people`` with the largest share of ``item``, if any listened."""
+        if len(people) == 0:
+            return None
+        shares = np.asarray(self.shares[people][:, [item]].toarray()).ravel()
+        best = int(np.argmax(shares))
+        return int(people[best]) if shares[best] > 0 else None
+
+
 class SocialGraph:
-    """Follows (users x users, row u = who u follows) and listening (users x items)."""
+    """Follows (users x users, row u = who u follows) and listening (users x items), for
+    scoring every user of a dataset (the offline evaluation): the taste weights of all
+    edges are computed at once."""
 
     def __init__(
         self,
@@ -83,6 +148,7 @@ class SocialGraph:
         self.follows = direct
         self.two_hop = float(two_hop)
         self.taste = taste
+        self.listening = FollowedListening(listening, taste=taste)
         self._influence = _taste_weighted(direct, listening) if taste else direct
         if self.two_hop > 0:
             paths = _row_normalised(direct @ direct).tolil()
@@ -91,11 +157,10 @@ class SocialGraph:
             reach = reach - reach.multiply(direct > 0)  # direct follows count once, at 1
             reach.eliminate_zeros()
             self._influence = sparse.csr_matrix(self._influence + self.two_hop * reach)
-        self._shares = _row_normalised(listening)  # each followed user votes with mass 1
 
     @property
     def n_users(self) -> int:
-        return int(self._shares.shape[0])
+        return self.listening.n_users
 
     def followed(self, user: int) -> np.ndarray:
         """The users ``user`` follows directly, sorted."""
@@ -104,27 +169,11 @@ class SocialGraph:
 
     def for_user(self, user: int) -> SocialSource:
         start, end = self._influence.indptr[user], self._influence.indptr[user + 1]
-        people = self._influence.indices[start:end]
-        weights = self._influence.data[start:end]
-        reached = sparse.csr_matrix(weights[None, :]) @ self._shares[people]
-        reached = sparse.csr_matrix(reached)
-        reached.sum_duplicates()
-        reached.sort_indices()
-        return SocialSource(
-            items=reached.indices.astype(np.int64),
-            values=reached.data.astype(np.float32),
-            user=user,
-            graph=self,
+        return self.listening.source(
+            self._influence.indices[start:end],
+            self._influence.data[start:end],
+            direct=self.followed(user),
         )
-
-    def listened_by_followed(self, user: int, item: int) -> int | None:
-        """The directly followed user with the largest share of ``item``, if any."""
-        people = self.followed(user)
-        if len(people) == 0:
-            return None
-        shares = np.asarray(self._shares[people][:, [item]].toarray()).ravel()
-        best = int(np.argmax(shares))
-        return int(people[best]) if shares[best] > 0 else None
 
 
 @dataclass(eq=False)
@@ -133,8 +182,8 @@ class SocialSource:
 
     items: np.ndarray
     values: np.ndarray
-    user: int
-    graph: SocialGraph
+    direct: np.ndarray  # sorted row indices of the people the user follows directly
+    listening: FollowedListening
     name: str = "social"
 
     def top(self, row: sparse.csr_matrix, n: int) -> np.ndarray:
@@ -149,4 +198,4 @@ class SocialSource:
 
     def friend(self, item: int) -> int | None:
         """The followed user behind ``item`` ("popular with people you follow: f")."""
-        return self.graph.listened_by_followed(self.user, item)
+        return self.listening.listened_most(self.direct, item)

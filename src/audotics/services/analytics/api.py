@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Query, Response, status
 from audotics.gateway.auth import CurrentUser
 from audotics.gateway.deps import InfraDep, SessionDep
 from audotics.gateway.errors import PROBLEM_RESPONSES
-from audotics.services.analytics import service
+from audotics.services.analytics import follows_api, service
 from audotics.services.analytics.schemas import (
     MAX_LISTENS_PER_REQUEST,
     MAX_TOP,
@@ -99,3 +99,6 @@ async def my_stats(
     top: Annotated[int, Query(ge=1, le=MAX_TOP, description="Top tracks and artists")] = 10,
 ) -> ListeningStats:
     return await service.listening_stats(session, identity.user_id, top=top)
+
+
+router.include_router(follows_api.router)

@@ -297,6 +297,20 @@ async def followers_of(session: AsyncSession, user_id: uuid.UUID) -> list[Follow
     return list(rows)
 
 
+async def delete_follow(session: AsyncSession, user_id: uuid.UUID, followed: uuid.UUID) -> bool:
+    result = await session.execute(
+        delete(Follow).where(Follow.user_id == user_id, Follow.follows_user_id == followed)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def count_follows(session: AsyncSession, user_id: uuid.UUID) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(Follow).where(Follow.user_id == user_id)
+    )
+    return int(count or 0)
+
+
 # --- imported accounts ----------------------------------------------------------------------
 
 

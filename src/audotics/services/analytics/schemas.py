@@ -232,3 +232,20 @@ class StoredCounts:
 
     written: int
     unchanged: int
+
+
+MAX_FOLLOWING = 1000
+
+
+class FollowedUser(BaseModel):
+    """Someone in your social graph, as anyone signed in may see them."""
+
+    id: uuid.UUID
+    username: str
+    display_name: str
+    since: UtcDatetime = Field(description="When the follow started")
+
+
+class FollowList(BaseModel):
+    items: list[FollowedUser]
+    total: int

@@ -5,7 +5,9 @@ Public functions, for the HTTP routes, importers and other services:
 - :func:`record_listens`: a listener's submission (checks track visibility,
   stores, commits, publishes ``listen.recorded``);
 - :func:`store_listens`, :func:`set_play_counts`, :func:`add_follows`: bulk
-  writes for importers, in the caller's transaction;
+  writes for importers, in the caller's transaction; :func:`follow`, :func:`unfollow`,
+  :func:`following_list`, :func:`followers_list`: the listener's own social graph
+  (``follows.py``);
 - :func:`list_listens`, :func:`listening_stats`, :func:`interactions`,
   :func:`following`, :func:`followers`: reads;
 - :func:`training_log`: every track event as an interaction log, the CF training input;
@@ -46,6 +48,7 @@ from audotics.infra.events.base import EventBus
 from audotics.ml.datasets.interactions import EVENT_CODE, Interactions
 from audotics.problems import Unprocessable
 from audotics.services.analytics import history, repository
+from audotics.services.analytics.follows import follow, followers_list, following_list, unfollow
 from audotics.services.analytics.history import (
     followers,
     following,
@@ -75,8 +78,11 @@ __all__ = [
     "dedup_key",
     "delete_user_data",
     "export_user_data",
+    "follow",
     "followers",
+    "followers_list",
     "following",
+    "following_list",
     "history_version",
     "interactions",
     "is_imported_account",
@@ -90,6 +96,7 @@ __all__ = [
     "store_listens",
     "track_popularity",
     "training_log",
+    "unfollow",
 ]
 
 logger = logging.getLogger("audotics.analytics")

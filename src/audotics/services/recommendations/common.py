@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Sequence
 
 from audotics.services.analytics.schemas import Interaction
@@ -12,6 +13,15 @@ from audotics.services.catalog.schemas import TrackSummary
 def history_digest(rows: Sequence[Interaction]) -> str:
     """A digest of a user's aggregates: any new listen, like or skip changes it."""
     parts = sorted(f"{r.item_id}:{r.plays}:{r.completes}:{r.skips}:{r.likes}" for r in rows)
+    return _digest(parts)
+
+
+def people_digest(people: Sequence[uuid.UUID]) -> str:
+    """A digest of whom a user follows: a follow or unfollow changes it."""
+    return _digest(sorted(str(person) for person in people))
+
+
+def _digest(parts: list[str]) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
 
 
@@ -19,9 +29,15 @@ def track_name(track: TrackSummary | None) -> str | None:
     return f"{track.title} by {track.artist.name}" if track is not None else None
 
 
-def personal_text(kind: str, track: TrackSummary, seed: TrackSummary | None) -> str:
+def personal_text(
+    kind: str, track: TrackSummary, seed: TrackSummary | None, friend: str | None = None
+) -> str:
     """Why a personal recommendation is there, from the engine's explanation kind."""
     seed_name = track_name(seed)
+    if kind == "social":
+        return (
+            f"{friend}, whom you follow, plays this" if friend else "Popular with people you follow"
+        )
     if kind in ("item", "knn") and seed_name:
         return f"Because you played {seed_name}"
     if kind == "cf":

@@ -17,6 +17,7 @@ class ExplanationKind(StrEnum):
     content = "content"
     popularity = "popularity"
     fresh = "fresh"
+    social = "social"
 
 
 class ExplanationOut(BaseModel):
@@ -24,6 +25,9 @@ class ExplanationOut(BaseModel):
     text: str = Field(description="Why this track, in words")
     seed_track_id: uuid.UUID | None = Field(
         default=None, description="The track of your history behind it, when there is one"
+    )
+    seed_username: str | None = Field(
+        default=None, description="For kind social: the person you follow behind it"
     )
 
 

@@ -1,10 +1,12 @@
 """Personal recommendations for one user: read the row, run the engine, explain in words.
 
 Results are cached per user in the infra cache under a key that includes a digest of
-the user's own aggregates and the model version, so a new listen (which changes the
-aggregates) or a model swap makes the next request compute afresh: invalidation
-without a message to miss. Only tracks the user may see are returned (the public
-catalogue: the serving item space is built from public tracks).
+the user's own aggregates, of whom they follow, and the model version, so a new listen
+(which changes the aggregates), a follow or a model swap makes the next request compute
+afresh: invalidation without a message to miss. The people a user follows are read
+fresh too, and their listening (in the serving state) is the social source. Only
+tracks the user may see are returned (the public catalogue: the serving item space is
+built from public tracks).
 """
 
 from __future__ import annotations
@@ -15,10 +17,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audotics.infra.cache.base import Cache
+from audotics.ml.recommend import Recommendation
 from audotics.services.analytics import service as analytics
 from audotics.services.analytics.schemas import ItemKind
 from audotics.services.catalog import service as catalog
-from audotics.services.recommendations.common import history_digest, personal_text
+from audotics.services.catalog.schemas import TrackSummary
+from audotics.services.recommendations.common import (
+    history_digest,
+    people_digest,
+    personal_text,
+)
 from audotics.services.recommendations.generate import generate_playlist
 from audotics.services.recommendations.schemas import (
     ExplanationKind,
@@ -26,9 +34,11 @@ from audotics.services.recommendations.schemas import (
     Recommendations,
     RecommendedTrack,
 )
-from audotics.services.recommendations.serving import ServingStateCache
+from audotics.services.recommendations.serving import ServingState, ServingStateCache
 from audotics.services.recommendations.serving_data import SnapshotCache
 from audotics.services.recommendations.similar import SoundLookup, similar_tracks
+from audotics.services.users import service as users
+from audotics.services.users.schemas import UserPublic
 
 __all__ = [
     "MAX_DEPTH",
@@ -77,16 +87,23 @@ async def recommend_for_user(
     offset: int = 0,
 ) -> Recommendations:
     rows = await analytics.interactions(session, ItemKind.track, user_id)
+    following = await analytics.following(session, user_id)
     state = await states.get(session)
-    digest = history_digest(rows)
+    digest = f"{history_digest(rows)}:{people_digest(following)}"
     key = f"recs:{user_id}:{digest}:{state.model_version}:{id(state)}:{limit}:{offset}"
     cached = await cache.get(key)
     if cached is not None:
         return Recommendations.model_validate_json(cached)
     row, disliked = state.row(rows)
+    social = state.social_source(following, row)
     depth = min(offset + limit, MAX_DEPTH)
     found = state.engine.recommend(
-        row, depth + 1, exclude=disliked, diversity=DIVERSITY, max_per_artist=MAX_PER_ARTIST
+        row,
+        depth + 1,
+        exclude=disliked,
+        diversity=DIVERSITY,
+        max_per_artist=MAX_PER_ARTIST,
+        per_request=(social,) if social is not None else (),
     )
     page = found[offset:depth]
     ids = [state.track_ids[r.item] for r in page]
@@ -96,28 +113,20 @@ async def recommend_for_user(
         if r.explanation.seed_item is not None
     ]
     summaries = await catalog.get_tracks(session, ids + seeds, user_id)
-    items = []
-    for rec in page:
-        track = summaries.get(state.track_ids[rec.item])
-        if track is None:  # deleted or made private since the state was built
-            continue
-        seed_id = (
-            state.track_ids[rec.explanation.seed_item]
-            if rec.explanation.seed_item is not None
-            else None
-        )
-        seed = summaries.get(seed_id) if seed_id is not None else None
-        items.append(
-            RecommendedTrack(
-                track=track,
-                score=rec.score,
-                explanation=ExplanationOut(
-                    kind=ExplanationKind(rec.explanation.kind),
-                    text=personal_text(rec.explanation.kind, track, seed),
-                    seed_track_id=seed.id if seed is not None else None,
-                ),
-            )
-        )
+    friends = await users.public_users(
+        session,
+        [
+            state.user_ids[r.explanation.seed_user]
+            for r in page
+            if r.explanation.seed_user is not None
+        ],
+    )
+    items = [
+        _recommended(rec, track, state, summaries, friends)
+        for rec in page
+        # None: deleted or made private since the state was built
+        if (track := summaries.get(state.track_ids[rec.item])) is not None
+    ]
     has_more = len(found) > depth and depth < MAX_DEPTH
     result = Recommendations(
         items=items,
@@ -128,3 +137,35 @@ async def recommend_for_user(
     )
     await cache.set(key, result.model_dump_json().encode(), ttl_s=CACHE_TTL_S)
     return result
+
+
+def _recommended(
+    rec: Recommendation,
+    track: TrackSummary,
+    state: ServingState,
+    summaries: dict[uuid.UUID, TrackSummary],
+    friends: dict[uuid.UUID, UserPublic],
+) -> RecommendedTrack:
+    """One engine recommendation in words: the history track or followed person behind it."""
+    explanation = rec.explanation
+    seed = (
+        summaries.get(state.track_ids[explanation.seed_item])
+        if explanation.seed_item is not None
+        else None
+    )
+    friend = (
+        friends.get(state.user_ids[explanation.seed_user])
+        if explanation.seed_user is not None
+        else None
+    )
+    username = friend.username if friend is not None else None
+    return RecommendedTrack(
+        track=track,
+        score=rec.score,
+        explanation=ExplanationOut(
+            kind=ExplanationKind(explanation.kind),
+            text=personal_text(explanation.kind, track, seed, username),
+            seed_track_id=seed.id if seed is not None else None,
+            seed_username=username,
+        ),
+    )

@@ -2,7 +2,8 @@
 
 :class:`ServingState` is built from other services' public functions only:
 everyone's track interaction aggregates (analytics: co-listening and popularity),
-the sound embeddings (catalog: the content side), the served CF model (the
+the sound embeddings (catalog: the content side), everyone's listening rows (for
+the people a user follows: the social source), the served CF model (the
 registry's current version, hot-swapped by :class:`ModelHolder`) and the track
 summaries (catalog: artists for the artist cap, names for explanations). It is
 rebuilt when older than ``ttl_s`` or when the served model changes, off the event
@@ -30,6 +31,7 @@ from audotics.ml.cf.model import FactorModel
 from audotics.ml.cf.registry import ModelHolder, ServedModel
 from audotics.ml.recommend import BlendWeights, RecommendationEngine
 from audotics.ml.recommend.seeded import unit_rows
+from audotics.ml.recommend.social import FollowedListening, SocialSource
 from audotics.ml.recommend.sources import (
     CollaborativeSource,
     ContentSource,
@@ -45,9 +47,9 @@ from audotics.services.catalog import service as catalog
 from audotics.services.catalog.schemas import TrackSummary
 
 #: Serving weights: the HetRec validation optimum (cf 1, co-listening 1 + 0.5, content
-#: 2) with a stronger popularity prior for the cold start of a small catalogue.
+#: 2, social 0.25) with a stronger popularity prior for the cold start of a small catalogue.
 SERVING_WEIGHTS = BlendWeights(
-    cf=1.0, item=0.0, knn=1.0, content=1.0, popularity=1.0, half_history=5.0
+    cf=1.0, item=0.0, knn=1.0, content=1.0, popularity=1.0, social=0.25, half_history=5.0
 )
 
 
@@ -74,6 +76,20 @@ class ServingState:
     listeners: np.ndarray  # (items,) distinct listeners with a positive net weight
     sound: np.ndarray  # (items, d) unit sound embeddings, zero rows where unanalysed
     item_artist: np.ndarray  # (items,) artist index
+    # The social side: everyone's listening rows, to score the people a user follows.
+    user_ids: tuple[uuid.UUID, ...]  # listening row -> user
+    user_index: dict[uuid.UUID, int]
+    followed_listening: FollowedListening
+
+    def social_source(
+        self, following: Sequence[uuid.UUID], row: sparse.csr_matrix
+    ) -> SocialSource | None:
+        """The "people you follow" source over ``following`` (fresh from analytics), taste-
+        weighted against the user's current ``row``; None when none of them has listened."""
+        people = sorted({self.user_index[p] for p in following if p in self.user_index})
+        if not people:
+            return None
+        return self.followed_listening.source(np.array(people, dtype=np.int64), user_row=row)
 
     def row(self, rows: Sequence[Interaction]) -> tuple[sparse.csr_matrix, list[int]]:
         """The user's history row and the items they turned against (net weight <= 0)."""
@@ -179,6 +195,9 @@ def build_state(
         listeners=listeners,
         sound=unit,
         item_artist=item_artist,
+        user_ids=tuple(users),  # insertion order is row order
+        user_index=users,
+        followed_listening=FollowedListening(matrix),
     )
 
 

@@ -15,6 +15,13 @@ async def user_by_id(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
 
 
+async def users_by_ids(session: AsyncSession, user_ids: list[uuid.UUID]) -> list[User]:
+    if not user_ids:
+        return []
+    result = await session.execute(select(User).where(User.id.in_(user_ids)))
+    return list(result.scalars())
+
+
 async def user_by_login(session: AsyncSession, login: str) -> User | None:
     needle = login.strip().lower()
     result = await session.execute(

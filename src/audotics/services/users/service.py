@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +24,14 @@ from audotics.config import Settings
 from audotics.problems import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from audotics.services.users import repository, security
 from audotics.services.users.models import RefreshToken, User
-from audotics.services.users.schemas import USERNAME_PATTERN, Identity, Role, SignUp, TokenPair
+from audotics.services.users.schemas import (
+    USERNAME_PATTERN,
+    Identity,
+    Role,
+    SignUp,
+    TokenPair,
+    UserPublic,
+)
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,14 @@ async def get_user_by_username(session: AsyncSession, username: str) -> User:
     if user is None or not user.is_active:
         raise NotFound(f"No user named {username!r}.")
     return user
+
+
+async def public_users(
+    session: AsyncSession, user_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, UserPublic]:
+    """The public profiles of the active accounts among ``user_ids`` (others left out)."""
+    found = await repository.users_by_ids(session, sorted(set(user_ids), key=str))
+    return {user.id: UserPublic.model_validate(user) for user in found if user.is_active}
 
 
 async def ensure_user(

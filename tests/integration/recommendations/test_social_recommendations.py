@@ -1,0 +1,66 @@
+"""The social source through HTTP on both databases: what the people you follow play
+reaches your recommendations, named, from the very next request after a follow, and
+leaves with the unfollow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.analytics.conftest import API, World, listen, world
+from tests.support.factories import sign_up
+
+__all__ = ["world"]
+
+
+async def _recommendations(w: World) -> list[dict[str, Any]]:
+    response = await w.client.get(
+        f"{API}/me/recommendations", params={"limit": 6}, headers=w.alice.headers
+    )
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def _explanation_of(items: list[dict[str, Any]], track: Any) -> dict[str, Any] | None:
+    for item in items:
+        if item["track"]["id"] == str(track):
+            explanation: dict[str, Any] = item["explanation"]
+            return explanation
+    return None
+
+
+def _score(items: list[dict[str, Any]], track: Any) -> float:
+    scores = [float(item["score"]) for item in items if item["track"]["id"] == str(track)]
+    return scores[0] if scores else float("-inf")
+
+
+async def test_what_people_you_follow_play_is_recommended_by_name(world: World) -> None:
+    for n in range(4):  # Aurora Lane's songs are the popular ones
+        fan = await sign_up(world.client, f"fan{n}")
+        body = {
+            "listens": [listen(t, "complete", n * 10 + i) for i, t in enumerate(world.tracks[:3])]
+        }
+        assert (await world.submit(body, fan)).status_code == 201
+    niche = world.tracks[5]  # only Bob plays it
+    played = {"listens": [listen(niche, "complete", m) for m in range(3)]}
+    assert (await world.submit(played, world.bob)).status_code == 201
+
+    listed = await _recommendations(world)
+    before = _explanation_of(listed, niche)
+    assert before is None or before["kind"] != "social", before
+
+    followed = await world.client.put(f"{API}/me/following/bob", headers=world.alice.headers)
+    assert followed.status_code == 201
+    items = await _recommendations(world)
+    explanation = _explanation_of(items, niche)
+    assert explanation is not None, items
+    assert explanation["kind"] == "social" and explanation["seed_username"] == "bob"
+    assert "bob" in explanation["text"]
+    assert _score(items, niche) > _score(listed, niche), "a friend's track gains"
+    # Bob's private track never reaches Alice, through him or otherwise.
+    assert all(item["track"]["id"] != str(world.bobs_private) for item in items)
+
+    unfollowed = await world.client.delete(f"{API}/me/following/bob", headers=world.alice.headers)
+    assert unfollowed.status_code == 204
+    after = _explanation_of(await _recommendations(world), niche)
+    assert after is None or after["kind"] != "social", after
