@@ -10,11 +10,13 @@ Public functions, for the HTTP routes, importers and other services:
   (``follows.py``);
 - :func:`list_listens`, :func:`listening_stats`, :func:`interactions`,
   :func:`following`, :func:`followers`: reads;
-- :func:`training_log`: every track event as an interaction log, the CF training input;
+- :func:`training_log`: every track event as an interaction log, the CF training input
+  (``reads.py``, with the next three);
 - :func:`recent_events`, :func:`history_version`, :func:`track_popularity`: plain reads
   for the recommendation service (a user's events as records, a cheap token that
   changes whenever their history does, global play counts per track);
-- :func:`export_user_data`, :func:`delete_user_data`: the personal-data contract.
+- :func:`export_user_data`, :func:`delete_user_data`: the personal-data contract
+  (``personal.py``).
 
 Idempotency: every listen has a ``dedup_key``, unique per user:
 ``"c:" + client_key`` when the client gave one, else a hash of (track_id, event,
@@ -35,17 +37,14 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audotics.fields import as_utc
 from audotics.infra.db import new_id, utcnow
 from audotics.infra.events.base import EventBus
-from audotics.ml.datasets.interactions import EVENT_CODE, Interactions
 from audotics.problems import Unprocessable
 from audotics.services.analytics import history, repository
 from audotics.services.analytics.follows import follow, followers_list, following_list, unfollow
@@ -57,6 +56,14 @@ from audotics.services.analytics.history import (
     listening_stats,
 )
 from audotics.services.analytics.models import EXTERNAL_ID_MAX_LENGTH
+from audotics.services.analytics.personal import delete_user_data, export_user_data
+from audotics.services.analytics.reads import (
+    EventRecord,
+    history_version,
+    recent_events,
+    track_popularity,
+    training_log,
+)
 from audotics.services.analytics.schemas import (
     ItemKind,
     ListenEvent,
@@ -374,155 +381,3 @@ class _Deltas:
 
     def rows(self) -> list[dict[str, Any]]:
         return list(self._rows.values())
-
-
-# --- training log ---------------------------------------------------------------------------
-
-
-async def training_log(session: AsyncSession, *, batch: int = 50_000) -> Interactions:
-    """Every track-level event of everyone, as the log collaborative filtering trains on.
-
-    Users are ``str(user_id)``, items ``str(track_id)`` (catalog track ids). Each listen
-    is one row (count 1, its time, its event); each imported track play count (no
-    time) one ``play`` row with that count and a NaN time. Artist-level counts are not
-    track interactions and stay out. The result is canonical: id lists sorted, rows
-    sorted by (user, time, item, event, count), so the same stored data always gives
-    the same log (and the same snapshot id) whatever order the database returns.
-    """
-    users: dict[str, int] = {}
-    items: dict[str, int] = {}
-    user_col: list[int] = []
-    item_col: list[int] = []
-    count_col: list[float] = []
-    time_col: list[float] = []
-    event_col: list[int] = []
-    async for rows in repository.stream_listen_events(session, batch):
-        for user_id, track_id, event, occurred_at in rows:
-            user_col.append(users.setdefault(str(user_id), len(users)))
-            item_col.append(items.setdefault(str(track_id), len(items)))
-            count_col.append(1.0)
-            time_col.append(as_utc(occurred_at).timestamp())
-            event_col.append(EVENT_CODE[event])
-    async for rows in repository.stream_play_counts(session, ItemKind.track.value, batch):
-        for user_id, track_id, plays in rows:
-            user_col.append(users.setdefault(str(user_id), len(users)))
-            item_col.append(items.setdefault(str(track_id), len(items)))
-            count_col.append(float(plays))
-            time_col.append(float("nan"))
-            event_col.append(EVENT_CODE["play"])
-    user_ids, user_remap = _sorted_ids(users)
-    item_ids, item_remap = _sorted_ids(items)
-    user = user_remap[np.asarray(user_col, dtype=np.int64)].astype(np.int32)
-    item = item_remap[np.asarray(item_col, dtype=np.int64)].astype(np.int32)
-    count = np.asarray(count_col, dtype=np.float32)
-    timestamp = np.asarray(time_col, dtype=np.float64)
-    event = np.asarray(event_col, dtype=np.int8)
-    order = np.lexsort((count, event, item, np.nan_to_num(timestamp, nan=-np.inf), user))
-    return Interactions(
-        user_ids=user_ids,
-        item_ids=item_ids,
-        user=user[order],
-        item=item[order],
-        count=count[order],
-        timestamp=timestamp[order],
-        event=event[order],
-    )
-
-
-def _sorted_ids(index: dict[str, int]) -> tuple[tuple[str, ...], np.ndarray]:
-    """The ids in sorted order, and old index -> new index."""
-    ordered = sorted(index)
-    remap = np.empty(len(index), dtype=np.int64)
-    for new, name in enumerate(ordered):
-        remap[index[name]] = new
-    return tuple(ordered), remap
-
-
-# --- reads for recommendations --------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class EventRecord:
-    """One stored listening event, as plain values."""
-
-    track_id: uuid.UUID
-    artist_id: uuid.UUID | None
-    event: str
-    occurred_at: datetime
-
-
-async def recent_events(
-    session: AsyncSession, user_id: uuid.UUID, *, limit: int = 5000
-) -> list[EventRecord]:
-    """The user's latest ``limit`` events, newest first (timestamps in UTC)."""
-    rows = await repository.recent_events(session, user_id, limit)
-    return [EventRecord(track, artist, event, as_utc(at)) for track, artist, event, at in rows]
-
-
-async def history_version(session: AsyncSession, user_id: uuid.UUID) -> str:
-    """A short token that changes whenever the user's history does (new listens, imported
-    counts, likes), for cache keys: two aggregate queries, no rows read."""
-    count, latest, plays, likes = await repository.history_fingerprint(session, user_id)
-    stamp = as_utc(latest).isoformat() if latest else "-"
-    return hashlib.sha256(f"{count}|{stamp}|{plays}|{likes}".encode()).hexdigest()[:16]
-
-
-async def track_popularity(session: AsyncSession) -> dict[uuid.UUID, int]:
-    """Plays + completions per track over every user (tracks never played are absent)."""
-    return await repository.track_popularity(session)
-
-
-# --- personal data --------------------------------------------------------------------------
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return as_utc(moment).isoformat() if moment else None
-
-
-async def export_user_data(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
-    """Every listen, aggregate, imported count and follow edge of the user."""
-    listens = await repository.all_listens(session, user_id)
-    aggregates = await repository.all_interactions(session, user_id)
-    counts = await repository.play_counts_of(session, user_id)
-    imported = await repository.imported_account(session, user_id)
-    return {
-        "listens": [
-            {
-                "id": str(row.id),
-                "track_id": str(row.track_id),
-                "artist_id": str(row.artist_id) if row.artist_id else None,
-                "event": row.event,
-                "occurred_at": _iso(row.occurred_at),
-                "play_duration_s": row.play_duration_s,
-                "source": row.source,
-                "client_key": history.client_key_of(row.dedup_key),
-                "recorded_at": _iso(row.created_at),
-            }
-            for row in listens
-        ],
-        "interactions": [
-            {"item_kind": row.item_kind, "item_id": str(row.item_id), **history.totals(row)}
-            | {"last_at": _iso(row.last_at)}
-            for row in aggregates
-        ],
-        "imported_play_counts": [
-            {
-                "item_kind": row.item_kind,
-                "item_id": str(row.item_id),
-                "source": row.source,
-                "plays": row.plays,
-                "imported_at": _iso(row.imported_at),
-            }
-            for row in counts
-        ],
-        "following": [str(user) for user in await following(session, user_id)],
-        "imported_as": {"source": imported.source, "external_id": imported.external_id}
-        if imported
-        else None,
-    }
-
-
-async def delete_user_data(session: AsyncSession, user_id: uuid.UUID) -> None:
-    """Delete the user's listens, aggregates, imported counts, follow edges both ways and
-    the note that an importer made the account."""
-    await repository.delete_everything_of(session, user_id)
