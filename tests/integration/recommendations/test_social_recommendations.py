@@ -34,13 +34,16 @@ def _score(items: list[dict[str, Any]], track: Any) -> float:
     return scores[0] if scores else float("-inf")
 
 
-async def test_what_people_you_follow_play_is_recommended_by_name(world: World) -> None:
-    for n in range(4):  # Aurora Lane's songs are the popular ones
+async def _fans_of_the_first_three(world: World) -> None:
+    for n in range(4):  # Aurora Lane's songs are the popular ones, played together
         fan = await sign_up(world.client, f"fan{n}")
-        body = {
-            "listens": [listen(t, "complete", n * 10 + i) for i, t in enumerate(world.tracks[:3])]
-        }
+        songs = enumerate(world.tracks[:3])
+        body = {"listens": [listen(t, "complete", n * 10 + i) for i, t in songs]}
         assert (await world.submit(body, fan)).status_code == 201
+
+
+async def test_what_people_you_follow_play_is_recommended_by_name(world: World) -> None:
+    await _fans_of_the_first_three(world)
     niche = world.tracks[5]  # only Bob plays it
     played = {"listens": [listen(niche, "complete", m) for m in range(3)]}
     assert (await world.submit(played, world.bob)).status_code == 201
@@ -64,3 +67,35 @@ async def test_what_people_you_follow_play_is_recommended_by_name(world: World) 
     assert unfollowed.status_code == 204
     after = _explanation_of(await _recommendations(world), niche)
     assert after is None or after["kind"] != "social", after
+
+
+async def test_the_daily_mix_discovers_what_people_you_follow_play(world: World) -> None:
+    await _fans_of_the_first_three(world)
+    niche = world.tracks[5]
+    # Bob shares a song with Alice, so his taste counts (followed people are weighted by
+    # how much their listening overlaps yours: ADR 0007), and he plays the niche one.
+    played = {
+        "listens": [listen(t, "complete", m) for m, t in enumerate([niche] * 3 + [world.tracks[0]])]
+    }
+    assert (await world.submit(played, world.bob)).status_code == 201
+    mine = {"listens": [listen(world.tracks[0], "complete", 10 + m) for m in range(2)]}
+    assert (await world.submit(mine)).status_code == 201
+
+    async def mix() -> list[dict[str, Any]]:
+        response = await world.client.post(
+            f"{API}/playlists/generate",
+            json={"kind": "daily_mix", "length": 4},
+            headers=world.alice.headers,
+        )
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
+    before = _explanation_of(await mix(), niche)
+    assert before is None or before["kind"] != "social", before
+    assert (
+        await world.client.put(f"{API}/me/following/bob", headers=world.alice.headers)
+    ).status_code == 201
+    explanation = _explanation_of(await mix(), niche)
+    assert explanation is not None and explanation["kind"] == "social", explanation
+    assert explanation["seed_username"] == "bob" and "bob" in explanation["text"]

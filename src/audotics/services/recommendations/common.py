@@ -1,4 +1,5 @@
-"""Pieces every recommendation function shares: cache-key digests and explanation texts."""
+"""Pieces every recommendation function shares: cache-key digests, explanation texts and
+the names of the followed people behind social recommendations."""
 
 from __future__ import annotations
 
@@ -6,8 +7,13 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audotics.ml.recommend import Recommendation
 from audotics.services.analytics.schemas import Interaction
 from audotics.services.catalog.schemas import TrackSummary
+from audotics.services.recommendations.serving import ServingState
+from audotics.services.users import service as users
 
 
 def history_digest(rows: Sequence[Interaction]) -> str:
@@ -62,3 +68,12 @@ def seeded_text(kind: str, seed: TrackSummary | None) -> str:
     if kind == "knn":
         return f"Listeners of {name} also play this"
     return f"Similar sound to {name}"
+
+
+async def friend_names(
+    session: AsyncSession, state: ServingState, recs: Sequence[Recommendation]
+) -> dict[int, str]:
+    """Listening row -> username of the followed people behind ``recs`` (active ones)."""
+    people = sorted({r.explanation.seed_user for r in recs if r.explanation.seed_user is not None})
+    found = await users.public_users(session, [state.user_ids[p] for p in people])
+    return {p: found[state.user_ids[p]].username for p in people if state.user_ids[p] in found}

@@ -55,7 +55,9 @@ from audotics.services.catalog.schemas import ArtistRef, TrackSummary
 from audotics.services.playlists import service as playlists
 from audotics.services.playlists.schemas import NAME_MAX_LENGTH, PlaylistCreate, PlaylistOut
 from audotics.services.recommendations.common import (
+    friend_names,
     history_digest,
+    people_digest,
     personal_text,
     seeded_text,
 )
@@ -135,11 +137,13 @@ async def generate_playlist(
     day = today or datetime.now(UTC).date()
     seeds = await _seeds(session, user_id, request)
     rows = await analytics.interactions(session, ItemKind.track, user_id)
+    following = await analytics.following(session, user_id) if request.kind == "daily_mix" else []
     state = await states.get(session)
     token = await catalog.catalog_version(session)
     recipe = json.dumps(request.recipe(), sort_keys=True)
     when = day.isoformat() if request.kind == "daily_mix" else "-"
-    parts = f"{history_digest(rows)}|{state.model_version}|{id(state)}|{token}|{recipe}|{when}"
+    history = f"{history_digest(rows)}|{people_digest(following)}"
+    parts = f"{history}|{state.model_version}|{id(state)}|{token}|{recipe}|{when}"
     key = f"generated:{user_id}:{hashlib.sha256(parts.encode()).hexdigest()[:24]}"
     cached = await cache.get(key)
     if cached is not None:
@@ -148,7 +152,7 @@ async def generate_playlist(
         if request.kind == "radio":
             result = await _radio(session, state, snapshots, user_id, rows, request, seeds)
         else:
-            result = await _daily(session, state, user_id, rows, request, day)
+            result = await _daily(session, state, user_id, rows, following, request, day)
         await cache.set(key, result.model_dump_json().encode(), ttl_s=CACHE_TTL_S)
     if request.save:
         result.playlist = await _save(session, user_id, request, result, _name(request, seeds, day))
@@ -341,17 +345,24 @@ async def _daily(
     state: ServingState,
     user_id: uuid.UUID,
     rows: list[Interaction],
+    following: list[uuid.UUID],
     request: GenerateRequest,
     day: date,
 ) -> GeneratedPlaylist:
     row, disliked = state.row(rows)
+    social = state.social_source(following, row)
     weights = ConfidenceWeights()
     positive = [(r, w) for r in rows if (w := net_weight(r, weights)) > 0]
     loved = [(r, w) for r, w in positive if r.likes > 0 or r.completes > 0 or r.plays >= 2]
     favourites = sorted(loved or positive, key=lambda pair: (-pair[1], str(pair[0].item_id)))
     favourites = favourites[:FAVOURITES]
     found = state.engine.recommend(
-        row, 3 * request.length, exclude=disliked, diversity=0.2, max_per_artist=2
+        row,
+        3 * request.length,
+        exclude=disliked,
+        diversity=0.2,
+        max_per_artist=2,
+        per_request=(social,) if social is not None else (),
     )
     discoveries = {state.track_ids[r.item]: r for r in found}
     ids = [r.item_id for r, _ in favourites] + list(discoveries)
@@ -378,6 +389,7 @@ async def _daily(
         if r.explanation.seed_item is not None
     ]
     summaries = await catalog.get_tracks(session, [t for t, _ in mix] + seeds, user_id)
+    friends = await friend_names(session, state, found)
     out = []
     for position, (track_id, is_familiar) in enumerate(mix):
         track = summaries.get(track_id)
@@ -396,10 +408,13 @@ async def _daily(
                 else None
             )
             seed = summaries.get(seed_id) if seed_id is not None else None
+            person = rec.explanation.seed_user
+            friend = friends.get(person) if person is not None else None
             explanation = GeneratedExplanation(
                 kind=GeneratedReason(rec.explanation.kind),
-                text=personal_text(rec.explanation.kind, track, seed),
+                text=personal_text(rec.explanation.kind, track, seed, friend),
                 seed_track_id=seed.id if seed is not None else None,
+                seed_username=friend,
             )
         out.append(
             GeneratedTrack(track=track, score=score, familiar=is_familiar, explanation=explanation)

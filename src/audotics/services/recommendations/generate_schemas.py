@@ -130,6 +130,7 @@ class GeneratedReason(StrEnum):
     favourite = "favourite"  # one you love (daily mix)
     popularity = "popularity"
     fresh = "fresh"
+    social = "social"  # played by someone you follow (daily mix)
 
 
 class GeneratedExplanation(BaseModel):
@@ -137,6 +138,9 @@ class GeneratedExplanation(BaseModel):
     text: str
     seed_track_id: uuid.UUID | None = Field(
         default=None, description="The track behind it (the seed, or one of your history)"
+    )
+    seed_username: str | None = Field(
+        default=None, description="For kind social: the person you follow behind it"
     )
 
 

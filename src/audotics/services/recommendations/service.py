@@ -23,6 +23,7 @@ from audotics.services.analytics.schemas import ItemKind
 from audotics.services.catalog import service as catalog
 from audotics.services.catalog.schemas import TrackSummary
 from audotics.services.recommendations.common import (
+    friend_names,
     history_digest,
     people_digest,
     personal_text,
@@ -37,8 +38,6 @@ from audotics.services.recommendations.schemas import (
 from audotics.services.recommendations.serving import ServingState, ServingStateCache
 from audotics.services.recommendations.serving_data import SnapshotCache
 from audotics.services.recommendations.similar import SoundLookup, similar_tracks
-from audotics.services.users import service as users
-from audotics.services.users.schemas import UserPublic
 
 __all__ = [
     "MAX_DEPTH",
@@ -113,14 +112,7 @@ async def recommend_for_user(
         if r.explanation.seed_item is not None
     ]
     summaries = await catalog.get_tracks(session, ids + seeds, user_id)
-    friends = await users.public_users(
-        session,
-        [
-            state.user_ids[r.explanation.seed_user]
-            for r in page
-            if r.explanation.seed_user is not None
-        ],
-    )
+    friends = await friend_names(session, state, page)
     items = [
         _recommended(rec, track, state, summaries, friends)
         for rec in page
@@ -144,7 +136,7 @@ def _recommended(
     track: TrackSummary,
     state: ServingState,
     summaries: dict[uuid.UUID, TrackSummary],
-    friends: dict[uuid.UUID, UserPublic],
+    friends: dict[int, str],
 ) -> RecommendedTrack:
     """One engine recommendation in words: the history track or followed person behind it."""
     explanation = rec.explanation
@@ -153,12 +145,7 @@ def _recommended(
         if explanation.seed_item is not None
         else None
     )
-    friend = (
-        friends.get(state.user_ids[explanation.seed_user])
-        if explanation.seed_user is not None
-        else None
-    )
-    username = friend.username if friend is not None else None
+    username = friends.get(explanation.seed_user) if explanation.seed_user is not None else None
     return RecommendedTrack(
         track=track,
         score=rec.score,
