@@ -11,6 +11,8 @@ retrieval, blending and sources as the API), assembled from the training matrix:
   audio features in the product;
 * ``knn``: cosine item-kNN on the listener columns (100 neighbours), which reaches
   the long tail that EASE's top-4000 items cannot;
+* ``graph``: RP3beta (alpha 1, beta 0.3, 200 neighbours), the item -> listener -> item
+  random walk with a popularity penalty (+0.6 % validation nDCG, ADR 0007);
 * ``popularity``: log listeners, weighted by tag affinity once a user has history;
 * ``social`` (when the dataset has follows, HetRec's friends): the training listening
   of the people the user follows (:mod:`audotics.ml.recommend.social`). The engine's
@@ -23,7 +25,8 @@ The blend weights (:class:`BlendWeights`) are chosen by a grid search on the
 validation split that :class:`TrainData` carves out of the training data: the
 engine is built on the validation-train part, every user's candidates and
 standardised source scores are computed once, and each weight combination is
-scored by nDCG@k on those cached candidates. The test split is never seen.
+scored by nDCG@k on those cached candidates (all users at once, ``_CandidateGrid``).
+The test split is never seen.
 """
 
 from __future__ import annotations
