@@ -7,10 +7,11 @@ import pytest
 
 from audotics.ml.cf.confidence import ConfidenceWeights, net_weights
 from audotics.ml.datasets.synthetic import SyntheticData, generate_synthetic
-from audotics.ml.evaluate.hybrid import HybridModel, build_engine
+from audotics.ml.evaluate.hybrid import HybridModel, build_engine, tune_weights
 from audotics.ml.evaluate.models import ModelOptions, TrainData
 from audotics.ml.evaluate.runner import EvaluationResult, make_split, run_evaluation
 from audotics.ml.recommend import BlendWeights, rerank
+from audotics.ml.recommend.engine import Candidates
 
 
 def _features(data: SyntheticData) -> np.ndarray:
@@ -89,3 +90,31 @@ def test_rerank_caps_artists_and_diversifies() -> None:
     diverse = rerank(items, scores, 2, vectors=vectors, diversity=0.7)
     assert plain == [0, 1]
     assert diverse[0] == 0 and diverse[1] != 1, diverse
+
+
+def test_weight_tuning_scores_every_grid_point_as_the_per_user_blend() -> None:
+    rng = np.random.default_rng(2)
+    names = ("cf", "item", "graph", "content", "popularity", "social")
+    cached = []
+    for _ in range(40):
+        size = int(rng.integers(12, 60))
+        items = np.sort(rng.choice(500, size, replace=False))
+        z = rng.normal(size=(len(names), size)).astype(np.float32)
+        relevant = set(rng.choice(items, int(rng.integers(1, 6)), replace=False).tolist())
+        cached.append((Candidates(items, z, names, int(rng.integers(0, 40))), relevant))
+    grid = {"cf": (0.5, 2.0), "graph": (0.0, 1.0), "content": (0.0, 2.0), "social": (0.0, 0.5)}
+    best, log = tune_weights(cached, grid, 10)
+    assert len(log) == 16
+    for entry in log:
+        weights = BlendWeights(**{key: entry[key] for key in grid})
+        reference = []
+        for candidates, relevant in cached:
+            blended, _ = candidates.blend(weights)
+            ranked = candidates.items[np.argsort(-blended, kind="stable")[:10]]
+            hits = np.array([item in relevant for item in ranked.tolist()], dtype=np.float64)
+            discounts = 1.0 / np.log2(np.arange(2, 12))
+            reference.append((hits * discounts).sum() / discounts[: min(len(relevant), 10)].sum())
+        assert entry["ndcg@10"] == pytest.approx(np.mean(reference), abs=1e-9)
+    assert max(entry["ndcg@10"] for entry in log) == pytest.approx(
+        max(e["ndcg@10"] for e in log if all(e[k] == getattr(best, k) for k in grid))
+    )

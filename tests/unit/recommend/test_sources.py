@@ -14,6 +14,7 @@ from audotics.ml.recommend.sources import (
     ContentSource,
     ItemItemSource,
     cosine_neighbours,
+    rp3beta_neighbours,
 )
 
 
@@ -84,3 +85,30 @@ def test_content_profile_prefers_items_like_the_history() -> None:
     assert scores[1] > scores[2] and scores[1] > scores[3]
     assert source.because(history, 1) == 0
     assert source.top(sparse.csr_matrix((1, 4)), 3).size == 0
+
+
+def test_rp3beta_is_the_popularity_penalised_three_step_walk() -> None:
+    train = sparse.random(60, 80, density=0.1, random_state=4, format="csr", dtype=np.float32)
+    alpha, beta, neighbours = 0.8, 0.4, 10
+    graph = rp3beta_neighbours(train, alpha, beta, neighbours).toarray()
+    # Dense reference: P(u|i)^a P(j|u)^a / listeners_j^b, from the 0/1 listening matrix.
+    listened = (train.toarray() > 0).astype(np.float64)
+    listeners = listened.sum(axis=0)
+    item_to_user = listened.T / np.maximum(listeners, 1)[:, None]
+    degree = listened.sum(axis=1)
+    user_to_item = listened / np.maximum(degree, 1)[:, None]
+    walk = (item_to_user**alpha) @ (user_to_item**alpha)
+    walk = walk * np.where(listeners > 0, listeners ** (-beta), 0.0)[None, :]
+    np.fill_diagonal(walk, 0.0)
+    for item in range(walk.shape[0]):
+        kept = np.flatnonzero(graph[item])
+        assert len(kept) == min(neighbours, np.count_nonzero(walk[item]))
+        np.testing.assert_allclose(graph[item, kept], walk[item, kept], rtol=1e-5)
+        # The kept neighbours are the strongest ones.
+        if len(kept):
+            assert graph[item, kept].min() >= np.delete(walk[item], kept).max() - 1e-6
+    # A heavier popularity penalty moves weight towards rarely played targets.
+    mild = rp3beta_neighbours(train, alpha, 0.0, 80).toarray()
+    strong = rp3beta_neighbours(train, alpha, 1.0, 80).toarray()
+    popular = np.argsort(-listeners)[:10]
+    assert strong[:, popular].sum() / strong.sum() < mild[:, popular].sum() / mild.sum()

@@ -11,7 +11,8 @@ For one user history row (see :mod:`audotics.ml.recommend.sources`):
    with weights that adapt to the history size ``n`` (distinct positive items)::
 
        h = n / (n + half_history)
-       w_cf = cf * h      w_item = item * h      w_knn = knn * h     w_content = content
+       w_cf = cf * h      w_item = item * h      w_knn = knn * h     w_graph = graph * h
+       w_content = content
        w_popularity = popularity * (1 - h)       w_fresh = fresh    w_social = social
 
    A brand-new user (n = 0) gets popularity (and fresh items) only; after three
@@ -45,6 +46,7 @@ SOURCE_NAMES: tuple[str, ...] = (
     "cf",
     "item",
     "knn",
+    "graph",
     "content",
     "popularity",
     "fresh",
@@ -57,6 +59,7 @@ class BlendWeights:
     cf: float = 1.0
     item: float = 1.0
     knn: float = 0.0
+    graph: float = 0.0  # RP3beta item graph (sources.rp3beta_neighbours), co-listening too
     content: float = 0.3
     popularity: float = 0.3
     fresh: float = 0.0
@@ -69,6 +72,7 @@ class BlendWeights:
             "cf": self.cf * h,
             "item": self.item * h,
             "knn": self.knn * h,
+            "graph": self.graph * h,
             "content": self.content if n_items > 0 else 0.0,
             "popularity": self.popularity * (1.0 - h),
             "fresh": self.fresh,

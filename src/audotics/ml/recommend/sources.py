@@ -142,6 +142,43 @@ def ease_neighbours(
     )
 
 
+def rp3beta_neighbours(
+    train: sparse.csr_matrix, alpha: float, beta: float, neighbours: int
+) -> sparse.csr_matrix:
+    """RP3beta (Paudel et al. 2017): item-item transition probabilities of a random walk
+    item -> listener -> item on the bipartite listening graph, raised to ``alpha``,
+    each target divided by its listener count to the power ``beta`` (the popularity
+    penalty), top ``neighbours`` per row::
+
+        S_ij = sum_u P(u | i)^alpha P(j | u)^alpha / listeners_j^beta
+
+    Edges are binary (who listened to what), as in the paper: the walk is over who
+    listened, the user's own weights enter when the source scores their row.
+    """
+    listened = sparse.csr_matrix(train, dtype=np.float32, copy=True)
+    listened.data = (listened.data > 0).astype(np.float32)
+    listened.eliminate_zeros()
+    item_to_user = _walk_step(listened.T.tocsr(), alpha)
+    user_to_item = _walk_step(listened, alpha)
+    walk = sparse.csr_matrix(item_to_user @ user_to_item)
+    listeners = np.asarray(listened.sum(axis=0)).ravel()
+    penalty = np.zeros_like(listeners)
+    np.power(listeners, -beta, out=penalty, where=listeners > 0)
+    walk = sparse.csr_matrix(walk @ sparse.diags(penalty.astype(np.float32)))
+    walk.setdiag(0)
+    walk.eliminate_zeros()
+    return top_k_per_row(walk, neighbours)
+
+
+def _walk_step(edges: sparse.csr_matrix, alpha: float) -> sparse.csr_matrix:
+    """Row-stochastic transition matrix of 0/1 ``edges``, entries to the power ``alpha``."""
+    degree = np.asarray(edges.sum(axis=1)).ravel()
+    scale = np.divide(1.0, degree, out=np.zeros_like(degree), where=degree > 0)
+    step = sparse.csr_matrix(sparse.diags(scale.astype(np.float32)) @ edges)
+    step.data = np.power(step.data, alpha, dtype=np.float32)
+    return step
+
+
 @dataclass(eq=False)
 class ItemItemSource:
     """score(j) = sum over the user's items i of x_ui * S_ij (S sparse, rows = i).
