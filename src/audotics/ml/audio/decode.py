@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import firwin, oaconvolve, resample, resample_poly
+from scipy.signal import firwin, resample, resample_poly
 
 from audotics.ml.audio.loudness import power_steps
 from audotics.ml.audio.types import ANALYSIS_SAMPLE_RATE, DecodedAudio
@@ -44,6 +44,8 @@ MAX_POLYPHASE_FACTOR = 4096
 # At most this many samples (all channels) are read: 256 MB of float32.
 MAX_WINDOW_SAMPLES = 2**26
 _HALF_LENGTH = 20  # resample_poly's filter half-length for a factor of 2
+_HALVING_BLOCK = 24  # output samples per block: at least _HALF_LENGTH; 24 measured fastest
+_INT16_SUBTYPES = frozenset({"PCM_16", "PCM_S8", "PCM_U8"})
 
 
 class AudioDecodeError(Unprocessable):
@@ -153,10 +155,15 @@ def _decode(source: Any, name: str, *, target_sr: int, max_window_s: float) -> D
         start = 0
         if 0 < declared < 2**62 and declared > window_frames and soundfile.seekable():
             start = (declared - window_frames) // 2
+        # 8- and 16-bit sources are read as int16 and scaled here: the same values as
+        # libsndfile's float conversion (which divides by 32768 too), ten times faster for WAV.
+        integer = soundfile.subtype in _INT16_SUBTYPES
         try:
             if start:
                 soundfile.seek(start)
-            data = soundfile.read(window_frames, dtype="float32", always_2d=True)
+            data = soundfile.read(
+                window_frames, dtype="int16" if integer else "float32", always_2d=True
+            )
         except (sf.SoundFileError, RuntimeError, ValueError) as exc:
             raise AudioDecodeError(
                 f"{name} is corrupt or truncated ({_libsndfile_message(exc)})", code="corrupt"
@@ -179,6 +186,8 @@ def _decode(source: Any, name: str, *, target_sr: int, max_window_s: float) -> D
         if start == 0:
             duration_s = data.shape[0] / sample_rate
     duration_s = max(duration_s, data.shape[0] / sample_rate)
+    if integer:
+        data = np.multiply(data, np.float32(1.0 / 32768.0), dtype=np.float32)
     return _prepare(
         data,
         sample_rate,
@@ -187,6 +196,7 @@ def _decode(source: Any, name: str, *, target_sr: int, max_window_s: float) -> D
         window_start_s=start / sample_rate,
         source_format=source_format,
         warnings=warnings,
+        finite=integer,
     )
 
 
@@ -207,16 +217,20 @@ def _prepare(
     window_start_s: float,
     source_format: str,
     warnings: list[str],
+    finite: bool = False,
 ) -> DecodedAudio:
-    """Sanitise ``(n, channels)`` float32 samples, measure loudness, mix down and resample."""
+    """Sanitise ``(n, channels)`` float32 samples, measure loudness, mix down and resample.
+
+    ``finite``: the samples came from integers, so they are finite and within full scale.
+    """
     if target_sr <= 0:
         raise ValueError("target_sr must be positive")
-    data = _sanitise(data, warnings)
+    data, peak = _sanitise(data, warnings, finite)
     frames, channels = data.shape
     seconds = frames / sample_rate
     if seconds < SHORT_AUDIO_S:
         warnings.append(f"only {seconds:.2f} s of audio: features are unreliable")
-    if max(float(data.max()), -float(data.min())) >= CLIPPED_LEVEL:
+    if peak >= CLIPPED_LEVEL:
         clipped = np.count_nonzero(np.abs(data) >= CLIPPED_LEVEL)
         if clipped > CLIPPED_FRACTION * data.size:
             warnings.append(f"{100.0 * clipped / data.size:.1f}% of samples are clipped")
@@ -238,8 +252,9 @@ def _prepare(
     )
 
 
-def _sanitise(data: np.ndarray, warnings: list[str]) -> np.ndarray:
-    if not np.isfinite(data).all():
+def _sanitise(data: np.ndarray, warnings: list[str], finite: bool) -> tuple[np.ndarray, float]:
+    """Non-finite samples to silence, implausible levels to full scale; returns the peak."""
+    if not finite and not np.isfinite(data).all():
         finite = np.isfinite(data)
         bad = data.size - int(np.count_nonzero(finite))
         data = np.where(finite, data, np.float32(0.0))
@@ -248,34 +263,51 @@ def _sanitise(data: np.ndarray, warnings: list[str]) -> np.ndarray:
     if peak > MAX_PLAUSIBLE_PEAK:
         data = data / np.float32(peak)
         warnings.append(f"samples reach {peak:.3g} x full scale: rescaled to full scale")
-    return data
+        peak = 1.0
+    return data, peak
 
 
 @lru_cache(maxsize=1)
-def _halving_filter() -> tuple[float, np.ndarray]:
-    """resample_poly's 2:1 filter split into its centre tap and its odd taps (the even
-    ones are zero: a half-band filter)."""
+def _halving_matrices() -> tuple[np.ndarray, np.ndarray]:
+    """resample_poly's 2:1 filter (41-tap Kaiser half-band) as block matrices.
+
+    Output block ``q`` (``_HALVING_BLOCK`` samples) is input block ``q`` (twice as
+    long, offset by the filter's half-length) times the first matrix plus the next
+    ``2 * _HALF_LENGTH`` input samples times the second: one matrix product for the
+    whole signal, which BLAS runs several times faster than an FFT convolution.
+    """
     taps = firwin(2 * _HALF_LENGTH + 1, 0.5, window=("kaiser", 5.0))
-    odd = taps[np.arange(_HALF_LENGTH - 19, _HALF_LENGTH + 20, 2)]
-    return float(taps[_HALF_LENGTH]), odd.astype(np.float32)
+    block = _HALVING_BLOCK
+    # Output r of a block reads padded input i through tap 2r - i + 2 * half-length.
+    index = 2 * np.arange(block)[None, :] - np.arange(2 * block + 2 * _HALF_LENGTH)[:, None]
+    index += 2 * _HALF_LENGTH
+    inside = (index >= 0) & (index <= 2 * _HALF_LENGTH)
+    weights = np.where(inside, taps[np.clip(index, 0, 2 * _HALF_LENGTH)], 0.0).astype(np.float32)
+    head, tail = weights[: 2 * block], weights[2 * block :]
+    head.flags.writeable = tail.flags.writeable = False
+    return head, tail
 
 
 def _halve(mono: np.ndarray) -> np.ndarray:
-    """Exactly ``resample_poly(mono, 1, 2)`` at half the cost (44.1 kHz -> 22.05 kHz)."""
-    centre, odd = _halving_filter()
-    even_samples = mono[0::2]
-    odd_samples = np.ascontiguousarray(mono[1::2])
-    lead = odd.size // 2 - 1
-    filtered = oaconvolve(odd_samples, odd)[lead : lead + even_samples.size]
-    out = np.float32(centre) * even_samples
-    out[: filtered.size] += filtered
-    return out
+    """``resample_poly(mono, 1, 2)`` (44.1 kHz -> 22.05 kHz), to float32 rounding."""
+    head, tail = _halving_matrices()
+    block = _HALVING_BLOCK
+    size = (mono.size + 1) // 2
+    blocks = -(-size // block)
+    # Zero padding: the filter's half-length before, whole blocks and the filter's reach after.
+    padded = np.zeros(2 * block * (blocks + 1) + 2 * _HALF_LENGTH, dtype=np.float32)
+    padded[_HALF_LENGTH : _HALF_LENGTH + mono.size] = mono
+    current = padded[: 2 * block * blocks].reshape(blocks, 2 * block)
+    following = padded[2 * block : 2 * block * (blocks + 1)].reshape(blocks, 2 * block)
+    out = current @ head
+    out += following[:, : 2 * _HALF_LENGTH] @ tail
+    return out.ravel()[:size]
 
 
 def _resample(mono: np.ndarray, source_sr: int, target_sr: int) -> np.ndarray:
     if source_sr == target_sr:
         return np.ascontiguousarray(mono, dtype=np.float32)
-    if source_sr == 2 * target_sr and mono.size >= 4 * _HALF_LENGTH:
+    if source_sr == 2 * target_sr:
         return _halve(np.asarray(mono, dtype=np.float32))
     divisor = math.gcd(source_sr, target_sr)
     up, down = target_sr // divisor, source_sr // divisor

@@ -134,11 +134,22 @@ def onset_envelope(spectrum: Spectrum) -> np.ndarray:
     loudest = float(magnitude.max()) if magnitude.size else 0.0
     if spectrum.frames < 2 or loudest <= _EPS:
         return envelope
-    compressed = np.log1p(magnitude * np.float32(_ONSET_COMPRESSION / loudest))
+    compressed = _log1p(magnitude, _ONSET_COMPRESSION / loudest)
     rise = np.diff(compressed, axis=1)
     np.maximum(rise, np.float32(0.0), out=rise)
     envelope[1:] = rise.mean(axis=0)
     return envelope
+
+
+def _log1p(values: np.ndarray, scale: float) -> np.ndarray:
+    """``log(1 + scale * values)`` in float32.
+
+    numpy's float32 ``log`` is vectorised and ``log1p`` is not (about 8x slower); for
+    these non-negative inputs the two differ by under 1e-7 absolute.
+    """
+    result = np.multiply(values, np.float32(scale), dtype=np.float32)
+    result += np.float32(1.0)
+    return np.log(result, out=result)
 
 
 def onset_frames(envelope: np.ndarray, frame_rate: float) -> np.ndarray:
@@ -262,7 +273,7 @@ def harmonic_stability(spectrum: Spectrum, lag_s: float = 0.05) -> float:
     loudest = float(band.max())
     if loudest <= _EPS:
         return 0.0
-    shape = np.log1p(band * np.float32(100.0 / loudest))
+    shape = _log1p(band, 100.0 / loudest)
     shape = shape - shape.mean(axis=0, keepdims=True)
     before, after = shape[:, :-lag], shape[:, lag:]
     correlation = np.einsum("ij,ij->j", before, after) / (
