@@ -15,7 +15,7 @@ import numpy as np
 import scipy.fft
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
-from audotics.ml.audio.frames import Spectrum
+from audotics.ml.audio.frames import Spectrum, frame_chunks
 
 N_MFCC = 13
 ROLLOFF_SHARE = 0.85
@@ -40,7 +40,7 @@ class SpectralSummary:
 
 def active_frames(spectrum: Spectrum) -> np.ndarray:
     """Frames within ``ACTIVE_RANGE_DB`` of the loudest frame (none for digital silence)."""
-    energy = spectrum.power.sum(axis=0, dtype=np.float64)
+    energy = spectrum.frame_energy
     loudest = float(energy.max()) if energy.size else 0.0
     if loudest <= _EPS:
         return np.zeros(energy.shape, dtype=bool)
@@ -55,20 +55,29 @@ def spectral_summary(spectrum: Spectrum, samples: np.ndarray) -> SpectralSummary
     active = active_frames(spectrum)
     if not active.any():
         return SpectralSummary(0.0, 0.0, 0.0, 0.0, zcr, rms)
-    # [frame, bin] rows: contiguous for compute_spectrum's layout, so reductions run along memory.
-    # Statistics of every frame, then means over the active ones (cheaper than copying them).
+    # [frame, bin] rows: contiguous for compute_spectrum's layout, so reductions run along
+    # memory. Statistics of every frame, chunk by chunk (the temporaries stay in cache),
+    # then means over the active ones.
     rows = spectrum.magnitude.T
-    power = spectrum.power.T
     freqs = spectrum.frequencies.astype(np.float32)
-    totals = np.maximum(rows.sum(axis=1), np.float32(_EPS))
-    first = rows @ freqs
-    centroid = first / totals
-    spread = (rows @ np.square(freqs) - 2.0 * centroid * first) / totals + centroid**2
-    bandwidth = np.sqrt(np.maximum(spread, 0.0))
-    rolloff = freqs[_rolloff_bins(rows, ROLLOFF_SHARE * totals)]
-    floored = np.maximum(power, np.float32(_FLATNESS_FLOOR))
-    geometric = np.exp(np.log(floored).mean(axis=1))
-    flatness = geometric / floored.mean(axis=1)
+    moments = np.stack([np.ones_like(freqs), freqs, np.square(freqs)], axis=1)
+    centroid = np.empty(spectrum.frames, dtype=np.float32)
+    bandwidth = np.empty_like(centroid)
+    rolloff = np.empty_like(centroid)
+    flatness = np.empty_like(centroid)
+    for chunk in frame_chunks(spectrum.frames):
+        magnitude = rows[chunk]
+        total, first, second = (magnitude @ moments).T
+        totals = np.maximum(total, np.float32(_EPS))
+        centroid[chunk] = first / totals
+        spread = (second - 2.0 * centroid[chunk] * first) / totals + centroid[chunk] ** 2
+        bandwidth[chunk] = np.sqrt(np.maximum(spread, 0.0))
+        rolloff[chunk] = freqs[_rolloff_bins(magnitude, ROLLOFF_SHARE * totals)]
+        floored = np.square(magnitude)
+        np.maximum(floored, np.float32(_FLATNESS_FLOOR), out=floored)
+        arithmetic = floored.mean(axis=1)
+        geometric = np.exp(np.log(floored, out=floored).mean(axis=1))
+        flatness[chunk] = geometric / arithmetic
     return SpectralSummary(
         centroid_hz=_finite_mean(centroid[active]),
         rolloff_hz=_finite_mean(rolloff[active]),
@@ -134,10 +143,20 @@ def onset_envelope(spectrum: Spectrum) -> np.ndarray:
     loudest = float(magnitude.max()) if magnitude.size else 0.0
     if spectrum.frames < 2 or loudest <= _EPS:
         return envelope
-    compressed = _log1p(magnitude, _ONSET_COMPRESSION / loudest)
-    rise = np.diff(compressed, axis=1)
-    np.maximum(rise, np.float32(0.0), out=rise)
-    envelope[1:] = rise.mean(axis=0)
+    rows = magnitude.T  # [frame, bin], contiguous for compute_spectrum's layout
+    scale = _ONSET_COMPRESSION / loudest
+    previous = _log1p(rows[:1], scale)
+    for chunk in frame_chunks(spectrum.frames):
+        start = max(chunk.start, 1)
+        if start >= chunk.stop:
+            continue
+        compressed = _log1p(rows[start : chunk.stop], scale)
+        rise = np.empty_like(compressed)
+        np.subtract(compressed[:1], previous, out=rise[:1])
+        np.subtract(compressed[1:], compressed[:-1], out=rise[1:])
+        np.maximum(rise, np.float32(0.0), out=rise)
+        envelope[start : chunk.stop] = rise.mean(axis=1)
+        previous = compressed[-1:]
     return envelope
 
 
@@ -226,26 +245,15 @@ def chromagram(spectrum: Spectrum) -> np.ndarray:
     chroma = np.zeros((12, frames), dtype=np.float64)
     if high <= low or frames == 0:
         return chroma
-    region = spectrum.magnitude.T[:, low - 1 : high + 2]  # [frame, bin]
-    left, centre, right = region[:, :-2], region[:, 1:-1], region[:, 2:]
-    floor = np.maximum(centre.max(axis=1) * np.float32(_PEAK_FLOOR), np.float32(1e-7))
-    peaks = (centre > left) & (centre >= right) & (centre > floor[:, None])
-    found = np.flatnonzero(peaks)
-    if found.size == 0:
+    rows = spectrum.magnitude.T  # [frame, bin]
+    floor = np.maximum(rows[:, low : high + 1].max(axis=1) * np.float32(_PEAK_FLOOR), 1e-7)
+    peaks = spectrum.peaks  # shared with the key chromagram
+    keep = (peaks.bin >= low) & (peaks.bin <= high)
+    keep &= peaks.magnitude > floor[peaks.frame]
+    columns, magnitude = peaks.frame[keep], peaks.magnitude[keep]
+    if columns.size == 0:
         return chroma
-    columns, rows = np.divmod(found, peaks.shape[1])
-    # 1-D gathers from the [frame, bin] magnitudes (a view for compute_spectrum's layout).
-    by_frame = spectrum.magnitude.T
-    flat = by_frame.ravel()
-    index = columns * by_frame.shape[1] + rows + low
-    magnitude = flat[index].astype(np.float64)
-    middle = np.log(magnitude + _EPS)
-    before = np.log(flat[index - 1] + _EPS)
-    after = np.log(flat[index + 1] + _EPS)
-    curvature = before - 2.0 * middle + after
-    safe = np.where(np.abs(curvature) > _EPS, curvature, -1.0)
-    offset = np.clip(0.5 * (before - after) / safe, -0.5, 0.5)
-    frequency = (rows + low + offset) * bin_hz
+    frequency = (peaks.bin[keep] + peaks.offset[keep]) * bin_hz
     midi = 69.0 + 12.0 * np.log2(frequency / 440.0)
     pitch_class = np.mod(np.rint(midi).astype(np.int64), 12)
     totals = np.bincount(pitch_class * frames + columns, weights=magnitude, minlength=12 * frames)
