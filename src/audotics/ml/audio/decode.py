@@ -45,6 +45,7 @@ MAX_POLYPHASE_FACTOR = 4096
 MAX_WINDOW_SAMPLES = 2**26
 _HALF_LENGTH = 20  # resample_poly's filter half-length for a factor of 2
 _HALVING_BLOCK = 24  # output samples per block: at least _HALF_LENGTH; 24 measured fastest
+_HALVING_SEGMENT = 1024  # blocks mixed down and filtered at a time (~200 KB of input)
 _INT16_SUBTYPES = frozenset({"PCM_16", "PCM_S8", "PCM_U8"})
 
 
@@ -236,8 +237,12 @@ def _prepare(
             warnings.append(f"{100.0 * clipped / data.size:.1f}% of samples are clipped")
     loudness_power = power_steps(data, sample_rate)
     # A matrix-vector product: numpy's mean over a short axis of a tall array is slow.
-    mono = data[:, 0] if channels == 1 else data @ np.full(channels, 1.0 / channels, np.float32)
-    samples = _resample(mono, sample_rate, target_sr)
+    if sample_rate == 2 * target_sr:  # 44.1 -> 22.05 kHz: mixdown and filter together
+        samples = _halve(data)
+    else:
+        # A matrix-vector product: numpy's mean over a short axis of a tall array is slow.
+        mono = data[:, 0] if channels == 1 else data @ np.full(channels, 1 / channels, np.float32)
+        samples = _resample(mono, sample_rate, target_sr)
     return DecodedAudio(
         samples=samples,
         sample_rate=target_sr,
@@ -288,20 +293,45 @@ def _halving_matrices() -> tuple[np.ndarray, np.ndarray]:
     return head, tail
 
 
-def _halve(mono: np.ndarray) -> np.ndarray:
-    """``resample_poly(mono, 1, 2)`` (44.1 kHz -> 22.05 kHz), to float32 rounding."""
+def _halve(data: np.ndarray) -> np.ndarray:
+    """``resample_poly(mono, 1, 2)`` (44.1 kHz -> 22.05 kHz) of the channels' mean, to
+    float32 rounding; ``data`` is ``(n,)`` or ``(n, channels)``.
+
+    Mixes down and filters ``_HALVING_SEGMENT`` blocks at a time through one small
+    buffer, so no full-length mono or padded copy is ever made.
+    """
     head, tail = _halving_matrices()
-    block = _HALVING_BLOCK
-    size = (mono.size + 1) // 2
+    block, half = _HALVING_BLOCK, _HALF_LENGTH
+    frames = data.shape[0]
+    channels = 1 if data.ndim == 1 else data.shape[1]
+    mix = np.full(channels, 1.0 / channels, np.float32)
+    size = (frames + 1) // 2
     blocks = -(-size // block)
-    # Zero padding: the filter's half-length before, whole blocks and the filter's reach after.
-    padded = np.zeros(2 * block * (blocks + 1) + 2 * _HALF_LENGTH, dtype=np.float32)
-    padded[_HALF_LENGTH : _HALF_LENGTH + mono.size] = mono
-    current = padded[: 2 * block * blocks].reshape(blocks, 2 * block)
-    following = padded[2 * block : 2 * block * (blocks + 1)].reshape(blocks, 2 * block)
-    out = current @ head
-    out += following[:, : 2 * _HALF_LENGTH] @ tail
-    return out.ravel()[:size]
+    out = np.empty(blocks * block, dtype=np.float32)
+    buffer = np.empty(2 * block * (min(blocks, _HALVING_SEGMENT) + 1), dtype=np.float32)
+    for first in range(0, blocks, _HALVING_SEGMENT):
+        count = min(_HALVING_SEGMENT, blocks - first)
+        # Input samples [2 * block * first - half, ... + 2 * block * count + 2 * half), zero
+        # beyond the signal; the buffer's remainder is reshaped but never read.
+        segment = buffer[: 2 * block * (count + 1)]
+        start = 2 * block * first - half
+        stop = start + 2 * block * count + 2 * half
+        inside = slice(max(start, 0), min(stop, frames))
+        segment[: inside.start - start] = 0.0
+        segment[inside.stop - start : stop - start] = 0.0
+        target = segment[inside.start - start : inside.stop - start]
+        if data.ndim == 1:
+            target[...] = data[inside]
+        elif channels == 1:
+            target[...] = data[inside, 0]
+        else:  # a matrix-vector product: numpy's mean over a short axis of a tall array is slow
+            np.matmul(data[inside], mix, out=target)
+        current = segment[: 2 * block * count].reshape(count, 2 * block)
+        following = segment[2 * block : 2 * block * (count + 1)].reshape(count, 2 * block)
+        result = out[first * block : (first + count) * block].reshape(count, block)
+        np.matmul(current, head, out=result)
+        result += following[:, : 2 * half] @ tail
+    return out[:size]
 
 
 def _resample(mono: np.ndarray, source_sr: int, target_sr: int) -> np.ndarray:
