@@ -187,7 +187,9 @@ def _decode(source: Any, name: str, *, target_sr: int, max_window_s: float) -> D
         if start == 0:
             duration_s = data.shape[0] / sample_rate
     duration_s = max(duration_s, data.shape[0] / sample_rate)
-    if integer:
+    peak: float | None = None
+    if integer:  # finite and within full scale by construction; the peak is cheap on int16
+        peak = max(int(data.max()), -int(data.min())) / 32768.0
         data = np.multiply(data, np.float32(1.0 / 32768.0), dtype=np.float32)
     return _prepare(
         data,
@@ -197,7 +199,7 @@ def _decode(source: Any, name: str, *, target_sr: int, max_window_s: float) -> D
         window_start_s=start / sample_rate,
         source_format=source_format,
         warnings=warnings,
-        finite=integer,
+        peak=peak,
     )
 
 
@@ -218,15 +220,17 @@ def _prepare(
     window_start_s: float,
     source_format: str,
     warnings: list[str],
-    finite: bool = False,
+    peak: float | None = None,
 ) -> DecodedAudio:
     """Sanitise ``(n, channels)`` float32 samples, measure loudness, mix down and resample.
 
-    ``finite``: the samples came from integers, so they are finite and within full scale.
+    ``peak``: the samples' known peak (they came from integers, so they are finite and
+    within full scale); None to check and measure them here.
     """
     if target_sr <= 0:
         raise ValueError("target_sr must be positive")
-    data, peak = _sanitise(data, warnings, finite)
+    if peak is None:
+        data, peak = _sanitise(data, warnings)
     frames, channels = data.shape
     seconds = frames / sample_rate
     if seconds < SHORT_AUDIO_S:
@@ -236,7 +240,6 @@ def _prepare(
         if clipped > CLIPPED_FRACTION * data.size:
             warnings.append(f"{100.0 * clipped / data.size:.1f}% of samples are clipped")
     loudness_power = power_steps(data, sample_rate)
-    # A matrix-vector product: numpy's mean over a short axis of a tall array is slow.
     if sample_rate == 2 * target_sr:  # 44.1 -> 22.05 kHz: mixdown and filter together
         samples = _halve(data)
     else:
@@ -257,9 +260,9 @@ def _prepare(
     )
 
 
-def _sanitise(data: np.ndarray, warnings: list[str], finite: bool) -> tuple[np.ndarray, float]:
+def _sanitise(data: np.ndarray, warnings: list[str]) -> tuple[np.ndarray, float]:
     """Non-finite samples to silence, implausible levels to full scale; returns the peak."""
-    if not finite and not np.isfinite(data).all():
+    if not np.isfinite(data).all():
         finite = np.isfinite(data)
         bad = data.size - int(np.count_nonzero(finite))
         data = np.where(finite, data, np.float32(0.0))

@@ -76,8 +76,7 @@ def spectral_summary(spectrum: Spectrum, samples: np.ndarray) -> SpectralSummary
         floored = np.square(magnitude)
         np.maximum(floored, np.float32(_FLATNESS_FLOOR), out=floored)
         arithmetic = floored.mean(axis=1)
-        geometric = np.exp(np.log(floored, out=floored).mean(axis=1))
-        flatness[chunk] = geometric / arithmetic
+        flatness[chunk] = np.exp(_mean_log(floored)) / arithmetic
     return SpectralSummary(
         centroid_hz=_finite_mean(centroid[active]),
         rolloff_hz=_finite_mean(rolloff[active]),
@@ -111,6 +110,17 @@ def _rolloff_bins(rows: np.ndarray, thresholds: np.ndarray, group: int = 32) -> 
     return np.minimum(
         crossing * group + np.count_nonzero(inside < thresholds[:, None], axis=1), bins - 1
     )
+
+
+def _mean_log(values: np.ndarray) -> np.ndarray:
+    """Row means of ``log(values)`` for float32 values in [1e-10, 1e12]: the log of products
+    of pairs (which stay within float32's normal range), half the logarithms."""
+    count = values.shape[1]
+    pairs = values[:, 0 : count - 1 : 2] * values[:, 1::2]
+    total = np.log(pairs, out=pairs).sum(axis=1)
+    if count % 2:
+        total += np.log(values[:, -1])
+    return np.asarray(total / count)
 
 
 def _finite_mean(values: np.ndarray) -> float:
