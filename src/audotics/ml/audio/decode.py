@@ -45,7 +45,7 @@ MAX_POLYPHASE_FACTOR = 4096
 MAX_WINDOW_SAMPLES = 2**26
 _HALF_LENGTH = 20  # resample_poly's filter half-length for a factor of 2
 _HALVING_BLOCK = 24  # output samples per block: at least _HALF_LENGTH; 24 measured fastest
-_HALVING_SEGMENT = 1024  # blocks mixed down and filtered at a time (~200 KB of input)
+_HALVING_SEGMENT = 2048  # blocks mixed down and filtered at a time (~400 KB of stereo input)
 _INT16_SUBTYPES = frozenset({"PCM_16", "PCM_S8", "PCM_U8"})
 
 

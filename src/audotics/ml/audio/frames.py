@@ -33,13 +33,12 @@ class Peaks:
     """Local maxima of each frame's magnitude spectrum (``Spectrum.peaks``), flattened.
 
     ``offset`` is the peak's position relative to its bin (-0.5..0.5) by parabolic
-    interpolation of the log magnitude; ``log_magnitude`` is ``log(magnitude + 1e-12)``.
+    interpolation of the log magnitude.
     """
 
     frame: np.ndarray  # int64
     bin: np.ndarray  # int64
     magnitude: np.ndarray  # float64
-    log_magnitude: np.ndarray  # float64
     offset: np.ndarray  # float64
 
 
@@ -105,7 +104,7 @@ class Spectrum:
         high = min(bins - 2, int(np.ceil(PEAK_FMAX_HZ / bin_hz)))  # inclusive
         if high < low or self.frames == 0:
             empty = np.zeros(0)
-            return Peaks(empty.astype(np.int64), empty.astype(np.int64), empty, empty, empty)
+            return Peaks(empty.astype(np.int64), empty.astype(np.int64), empty, empty)
         centre = rows[:, low : high + 1]
         mask = centre > rows[:, low - 1 : high]
         mask &= centre >= rows[:, low + 1 : high + 2]
@@ -122,7 +121,7 @@ class Spectrum:
         curvature = before - 2.0 * middle + after
         safe = np.where(np.abs(curvature) > _LOG_EPS, curvature, -1.0)
         offset = np.clip(0.5 * (before - after) / safe, -0.5, 0.5)
-        return Peaks(frame, column + low, magnitude.astype(np.float64), middle, offset)
+        return Peaks(frame, column + low, magnitude.astype(np.float64), offset)
 
     @property
     def frame_rate(self) -> float:

@@ -63,12 +63,13 @@ def key_chromagram(spectrum: Spectrum) -> np.ndarray:
     peaks = spectrum.peaks  # shared with the chroma profile
     keep = (peaks.bin >= lo) & (peaks.bin < hi)
     keep &= peaks.magnitude > threshold[peaks.frame]
-    frame_index, middle = peaks.frame[keep], peaks.log_magnitude[keep]
+    frame_index = peaks.frame[keep]
     if frame_index.size == 0:
         return chroma
     freq = (peaks.bin[keep] + peaks.offset[keep]) * bin_hz
     midi = 69.0 + 12.0 * np.log2(freq / 440.0)
-    strength = np.power(np.exp(middle) / frame_peak[frame_index], _COMPRESSION)
+    # ``** 0.5`` is numpy's fast square-root path.
+    strength = ((peaks.magnitude[keep] + 1e-12) / frame_peak[frame_index]) ** _COMPRESSION
     midi = midi - _tuning(midi, strength)
     nearest = np.round(midi)
     # cos(pi d)^2 = (1 + cos(2 pi d)) / 2, in float32 (vectorised; |d| <= 0.5).
