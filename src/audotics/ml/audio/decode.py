@@ -281,8 +281,8 @@ def _halving_matrices() -> tuple[np.ndarray, np.ndarray]:
 
     Output block ``q`` (``_HALVING_BLOCK`` samples) is input block ``q`` (twice as
     long, offset by the filter's half-length) times the first matrix plus the next
-    ``2 * _HALF_LENGTH`` input samples times the second: one matrix product for the
-    whole signal, which BLAS runs several times faster than an FFT convolution.
+    ``2 * _HALF_LENGTH`` input samples times the second: two matrix products per
+    segment of blocks, which BLAS runs several times faster than an FFT convolution.
     """
     taps = firwin(2 * _HALF_LENGTH + 1, 0.5, window=("kaiser", 5.0))
     block = _HALVING_BLOCK
