@@ -83,7 +83,7 @@ class Spectrum:
         for chunk in frame_chunks(self.frames):
             power = np.square(rows[chunk])
             np.matmul(power, weights, out=mel[chunk])
-            energy[chunk] = power.sum(axis=1, dtype=np.float64)
+            energy[chunk] = power.sum(axis=1)  # float32 pairwise summation
         return mel.T, energy
 
     @cached_property

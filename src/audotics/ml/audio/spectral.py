@@ -154,20 +154,37 @@ def onset_envelope(spectrum: Spectrum) -> np.ndarray:
     if spectrum.frames < 2 or loudest <= _EPS:
         return envelope
     rows = magnitude.T  # [frame, bin], contiguous for compute_spectrum's layout
-    scale = _ONSET_COMPRESSION / loudest
-    previous = _log1p(rows[:1], scale)
+    scale = np.float32(_ONSET_COMPRESSION / loudest)
+    # A bin's rise max(log u_t - log u_t-1, 0) is log(max(u_t / u_t-1, 1)) with
+    # u = 1 + scale |X| in [1, 1 + 10^4]: the sum over bins is a sum of logs of products,
+    # a few multiplications and an eighth of the logarithms.
+    previous = rows[:1] * scale + np.float32(1.0)
     for chunk in frame_chunks(spectrum.frames):
         start = max(chunk.start, 1)
         if start >= chunk.stop:
             continue
-        compressed = _log1p(rows[start : chunk.stop], scale)
-        rise = np.empty_like(compressed)
-        np.subtract(compressed[:1], previous, out=rise[:1])
-        np.subtract(compressed[1:], compressed[:-1], out=rise[1:])
-        np.maximum(rise, np.float32(0.0), out=rise)
-        envelope[start : chunk.stop] = rise.mean(axis=1)
-        previous = compressed[-1:]
+        current = rows[start : chunk.stop] * scale
+        current += np.float32(1.0)
+        ratio = np.empty_like(current)
+        np.divide(current[:1], previous, out=ratio[:1])
+        np.divide(current[1:], current[:-1], out=ratio[1:])
+        np.maximum(ratio, np.float32(1.0), out=ratio)
+        envelope[start : chunk.stop] = _row_log_sums(ratio) / ratio.shape[1]
+        previous = current[-1:]
     return envelope
+
+
+def _row_log_sums(values: np.ndarray) -> np.ndarray:
+    """Row sums of ``log(values)`` for float32 values in [1, 10^4 + 1]: logs of products
+    of eight (at most 1e33, within float32)."""
+    whole = values.shape[1] - values.shape[1] % 8
+    products = values[:, 0:whole:2] * values[:, 1:whole:2]
+    products = products[:, 0::2] * products[:, 1::2]
+    products = products[:, 0::2] * products[:, 1::2]
+    total = np.log(products, out=products).sum(axis=1, dtype=np.float64)
+    if whole < values.shape[1]:
+        total += np.log(values[:, whole:]).sum(axis=1, dtype=np.float64)
+    return total
 
 
 def _log1p(values: np.ndarray, scale: float) -> np.ndarray:
