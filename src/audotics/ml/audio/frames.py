@@ -33,13 +33,15 @@ class Peaks:
     """Local maxima of each frame's magnitude spectrum (``Spectrum.peaks``), flattened.
 
     ``offset`` is the peak's position relative to its bin (-0.5..0.5) by parabolic
-    interpolation of the log magnitude.
+    interpolation of the log magnitude; ``midi`` is that frequency as a MIDI note number
+    (69 = A440, fractional).
     """
 
     frame: np.ndarray  # int64
     bin: np.ndarray  # int64
     magnitude: np.ndarray  # float64
     offset: np.ndarray  # float64
+    midi: np.ndarray  # float64
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ class Spectrum:
         high = min(bins - 2, int(np.ceil(PEAK_FMAX_HZ / bin_hz)))  # inclusive
         if high < low or self.frames == 0:
             empty = np.zeros(0)
-            return Peaks(empty.astype(np.int64), empty.astype(np.int64), empty, empty)
+            return Peaks(empty.astype(np.int64), empty.astype(np.int64), empty, empty, empty)
         centre = rows[:, low : high + 1]
         mask = centre > rows[:, low - 1 : high]
         mask &= centre >= rows[:, low + 1 : high + 2]
@@ -121,7 +123,9 @@ class Spectrum:
         curvature = before - 2.0 * middle + after
         safe = np.where(np.abs(curvature) > _LOG_EPS, curvature, -1.0)
         offset = np.clip(0.5 * (before - after) / safe, -0.5, 0.5)
-        return Peaks(frame, column + low, magnitude.astype(np.float64), offset)
+        bin_index = column + low
+        midi = 69.0 + 12.0 * np.log2((bin_index + offset) * bin_hz / 440.0)
+        return Peaks(frame, bin_index, magnitude.astype(np.float64), offset, midi)
 
     @property
     def frame_rate(self) -> float:

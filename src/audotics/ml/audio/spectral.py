@@ -280,9 +280,7 @@ def chromagram(spectrum: Spectrum) -> np.ndarray:
     columns, magnitude = peaks.frame[keep], peaks.magnitude[keep]
     if columns.size == 0:
         return chroma
-    frequency = (peaks.bin[keep] + peaks.offset[keep]) * bin_hz
-    midi = 69.0 + 12.0 * np.log2(frequency / 440.0)
-    pitch_class = np.mod(np.rint(midi).astype(np.int64), 12)
+    pitch_class = np.mod(np.rint(peaks.midi[keep]).astype(np.int64), 12)
     totals = np.bincount(pitch_class * frames + columns, weights=magnitude, minlength=12 * frames)
     return totals.reshape(12, frames)
 

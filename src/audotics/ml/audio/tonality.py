@@ -67,7 +67,7 @@ def key_chromagram(spectrum: Spectrum) -> np.ndarray:
     if frame_index.size == 0:
         return chroma
     freq = (peaks.bin[keep] + peaks.offset[keep]) * bin_hz
-    midi = 69.0 + 12.0 * np.log2(freq / 440.0)
+    midi = peaks.midi[keep]
     # ``** 0.5`` is numpy's fast square-root path.
     strength = ((peaks.magnitude[keep] + 1e-12) / frame_peak[frame_index]) ** _COMPRESSION
     midi = midi - _tuning(midi, strength)
