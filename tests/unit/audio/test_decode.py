@@ -224,3 +224,27 @@ def test_many_channels_shrink_the_window_to_bound_memory(
     assert decoded.window_end_s - decoded.window_start_s == pytest.approx(1.0)
     assert decoded.window_start_s == pytest.approx(1.0)
     assert any("bound memory" in warning for warning in decoded.warnings)
+
+
+@pytest.mark.parametrize("length", [1, 2, 47, 48, 49, 1_000, 88_201])
+def test_halving_matches_resample_poly(length: int) -> None:
+    from scipy.signal import resample_poly
+
+    signal = np.random.default_rng(length).standard_normal(length).astype(np.float32)
+    halved = decode._resample(signal, 44_100, 22_050)
+    expected = resample_poly(signal.astype(np.float64), 1, 2)
+    assert halved.shape == expected.shape and halved.dtype == np.float32
+    np.testing.assert_allclose(halved, expected, atol=1e-5)
+
+
+def test_sixteen_bit_files_decode_to_the_same_samples_as_a_float_read(tmp_path: Path) -> None:
+    rate = 44_100
+    stereo = np.stack([tone(440.0, 2.0, rate), tone(660.0, 2.0, rate, 0.3)], axis=1)
+    path = tmp_path / "clip.wav"
+    sf.write(path, stereo, rate, subtype="PCM_16")
+    decoded = decode_file(path)
+    as_float, _ = sf.read(path, dtype="float32", always_2d=True)
+    reference = decode_array(as_float, rate)
+    np.testing.assert_array_equal(decoded.samples, reference.samples)
+    assert decoded.loudness_power is not None and reference.loudness_power is not None
+    np.testing.assert_array_equal(decoded.loudness_power, reference.loudness_power)

@@ -128,3 +128,22 @@ def test_short_signals_still_measure_and_have_no_range() -> None:
     assert result.integrated_lufs is not None and np.isfinite(result.integrated_lufs)
     assert result.range_lu is None
     assert power_steps(np.zeros(0), rate).size == 0
+
+
+@pytest.mark.parametrize("rate", [8_000, 44_100, 44_099, 48_000, 96_000])
+@pytest.mark.parametrize("length", [1, 31, 32, 33, 4_410, 100_003])
+def test_block_k_weighting_matches_the_sample_recursion(rate: int, length: int) -> None:
+    from scipy.signal import sosfilt
+
+    from audotics.ml.audio.loudness import k_weight
+
+    rng = np.random.default_rng(length)
+    signal = rng.standard_normal((2, length)).astype(np.float32)
+    # A 30 Hz tone stopping half-way: the slow RLB high-pass states carry across blocks.
+    t = np.arange(length) / rate
+    signal[1] = (0.5 * np.sin(2 * np.pi * 30 * t) * (t < t[-1] / 2)).astype(np.float32)
+    expected = sosfilt(k_weighting_sos(rate), signal.astype(np.float64), axis=1)
+    filtered = k_weight(signal, rate)
+    assert filtered.shape == signal.shape and filtered.dtype == np.float32
+    scale = np.abs(expected).max(axis=1, keepdims=True) + 1e-12
+    assert float(np.max(np.abs(filtered - expected) / scale)) < 1e-4

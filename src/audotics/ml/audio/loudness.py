@@ -7,7 +7,9 @@ the original multichannel signal, before mixdown and resampling:
    high-pass, coefficients derived for the actual sample rate as libebur128
    does, which reproduces the standard's 48 kHz coefficients), squared, and
    averaged over consecutive 100 ms steps; channels are summed with the BS.1770
-   weights (1.0 for L/R/C, 1.41 for surrounds, LFE excluded).
+   weights (1.0 for L/R/C, 1.41 for surrounds, LFE excluded). The filter is run
+   block-recursively (``k_weight``): the same output as the two biquads sample by
+   sample, to float32 rounding, but as matrix products.
 2. ``integrated_loudness`` and ``loudness_range`` work on those steps only: a
    400 ms gating block with 75 % overlap is four consecutive steps, an EBU
    short-term 3 s block (10 Hz) is thirty.
@@ -24,7 +26,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import sosfilt
+from scipy.linalg import toeplitz
+from scipy.linalg.blas import sgemm
+from scipy.signal import lfilter, sosfilt
 
 STEP_S = 0.1  # gating blocks and short-term windows are whole numbers of these
 BLOCK_STEPS = 4  # 400 ms momentary block, 75 % overlap
@@ -32,7 +36,12 @@ SHORT_TERM_STEPS = 30  # 3 s short-term block for the loudness range
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
 RANGE_RELATIVE_GATE_LU = -20.0
-_DENORMAL_GUARD = 1e-9
+# Samples per block of the block-recursive K-weighting (fastest of 16-64 measured).
+_BLOCK = 32
+_SEGMENT_BLOCKS = 4096  # blocks per segment: 512 KB of samples, cache-sized
+# Keeps the block recursion's states out of subnormal numbers after digital silence
+# (which would slow it down); its effect on any loudness is below 1e-20 LU.
+_DENORMAL_GUARD = 1e-30
 _OFFSET = -0.691  # BS.1770: makes a 997 Hz full-scale sine on one channel read -3.01 LUFS
 
 
@@ -89,31 +98,152 @@ def power_steps(samples: np.ndarray, sample_rate: int) -> np.ndarray:
         data = data[:, None]
     if data.ndim != 2 or data.shape[0] == 0:
         return np.zeros(0)
-    # Filter each channel as one contiguous row. Float32 filtering is twice as fast and
-    # within 0.001 LU of float64 (measured down to -60 LUFS, 40 Hz tones included);
-    # the sums over steps are taken in float64.
-    # The tiny DC offset keeps the filter states out of subnormal numbers in digital
-    # silence, which would otherwise make the recursion some 40 times slower; the RLB
-    # high-pass removes it again (its effect on loudness is below 1e-5 LU).
-    channels = np.empty((data.shape[1], data.shape[0]), dtype=np.float32)
-    np.add(data.T, np.float32(_DENORMAL_GUARD), out=channels, casting="unsafe")
-    filtered = sosfilt(k_weighting_sos(sample_rate).astype(np.float32), channels, axis=1)
-    np.square(filtered, out=filtered)
-    weights = channel_weights(filtered.shape[0]).astype(np.float32)
-    weighted = filtered[0] if filtered.shape[0] == 1 else weights @ filtered
+    # Float32 filtering (see ``k_weight``) and sums over steps. One channel at a
+    # time through one buffer: neither a transposed copy nor the filtered channels are
+    # ever held whole.
+    weights = channel_weights(data.shape[1])
     step = sample_rate * STEP_S
-    count = int(weighted.size // step)
+    count = int(data.shape[0] // step)
+    spec = _block_filter(sample_rate)
+    filtered = np.empty(data.shape[0], dtype=np.float32)
+    total: np.ndarray | None = None
+    for channel, weight in enumerate(weights):
+        if weight == 0.0:
+            continue
+        _k_weight_row(data[:, channel], spec, filtered)
+        powers = weight * _step_mean_squares(filtered, step, count)
+        total = powers if total is None else total + powers
+    return total if total is not None else np.zeros(max(count, 1))
+
+
+def _step_mean_squares(signal: np.ndarray, step: float, count: int) -> np.ndarray:
+    """Mean square of each step (float64 out). Whole steps are dot products of float32
+    rows: vectorised accumulation, within 0.0004 dB of float64 sums on music (measured
+    per 100 ms step; integrated loudness averages the errors down further)."""
     if count == 0:
-        return np.array([float(weighted.mean(dtype=np.float64))])
+        return np.array([float(np.dot(signal, signal)) / signal.size])
     if float(step).is_integer():
         length = int(step)
-        return (
-            weighted[: count * length].reshape(count, length).sum(axis=1, dtype=np.float64) / step
-        )
+        rows = signal[: count * length].reshape(count, length)
+        return np.einsum("ij,ij->i", rows, rows).astype(np.float64) / step
     # Rates that are not a multiple of 10 Hz: integer bounds, as close as they can be.
     bounds = np.round(np.arange(count + 1) * step).astype(np.int64)
-    cumulative = np.concatenate(([0.0], np.cumsum(weighted, dtype=np.float64)))
-    return np.diff(cumulative[bounds]) / np.diff(bounds)
+    cumulative = np.concatenate(([0.0], np.cumsum(np.square(signal), dtype=np.float64)))
+    return np.asarray(np.diff(cumulative[bounds]) / np.diff(bounds))
+
+
+@dataclass(frozen=True)
+class _BlockFilter:
+    """The K-weighting filter over blocks of ``_BLOCK`` samples, derived by running
+    ``sosfilt`` on impulses (float32 where it is applied to samples, float64 where it
+    recurses).
+
+    With ``s[q]`` the filter state (``sosfilt``'s ``zi``, flattened) at the start of
+    block ``q`` and ``x[q]`` the block's samples as a row:
+    ``y[q] = x[q] @ zero_state + s[q] @ zero_input`` and
+    ``s[q + 1] = transition @ s[q] + x[q] @ state_input``. The state recursion is
+    solved as a linear filter over blocks: by Cayley-Hamilton (Faddeev-LeVerrier),
+    ``s = lfilter([1], characteristic, v)`` with
+    ``v[q] = sum_k x[q - 1 - k] @ drive[k]``, ``drive[k] = state_input @ adjugate[k].T``.
+    """
+
+    sos: np.ndarray
+    zero_state: np.ndarray  # [block, block]
+    drive: np.ndarray  # [order * order, block]: the drive[k].T stacked
+    zero_input: np.ndarray  # [order, block]
+    characteristic: np.ndarray  # [order + 1]
+
+
+@lru_cache(maxsize=32)
+def _block_filter(sample_rate: int) -> _BlockFilter:
+    sos = k_weighting_sos(sample_rate)
+    sections = sos.shape[0]
+    order = 2 * sections
+    impulse = np.zeros(_BLOCK)
+    impulse[0] = 1.0
+    response = sosfilt(sos, impulse)
+    # zero_state[k, j]: output j of a block from an impulse at k (zero initial state).
+    zero_state = toeplitz(impulse * response[0], response)
+    # Final state of a block for an impulse at each position (zero initial state).
+    _, final = sosfilt(sos, np.eye(_BLOCK), axis=1, zi=np.zeros((sections, _BLOCK, 2)))
+    state_input = final.transpose(1, 0, 2).reshape(_BLOCK, order)
+    # A block of zeros from each unit initial state: its outputs and its final state.
+    unit_states = np.eye(order).reshape(order, sections, 2).transpose(1, 0, 2)
+    outputs, final = sosfilt(sos, np.zeros((order, _BLOCK)), axis=1, zi=unit_states)
+    transition = final.transpose(0, 2, 1).reshape(order, order)
+    characteristic = [1.0]
+    adjugate = [np.eye(order)]
+    for k in range(1, order + 1):
+        product = transition @ adjugate[-1]
+        characteristic.append(-float(np.trace(product)) / k)
+        adjugate.append(product + characteristic[-1] * np.eye(order))
+    drive = np.concatenate([(state_input @ adjugate[k].T).T for k in range(order)])
+    return _BlockFilter(
+        sos=sos,
+        zero_state=zero_state.astype(np.float32),
+        drive=drive.astype(np.float32),
+        zero_input=outputs.astype(np.float32),
+        characteristic=np.array(characteristic),
+    )
+
+
+def k_weight(channels: np.ndarray, sample_rate: int) -> np.ndarray:
+    """K-weighted copy of ``channels`` (float32 ``[channel, sample]`` rows), zero initial
+    state: ``sosfilt(k_weighting_sos(sample_rate), channels, axis=1)`` to float32
+    rounding (closer to float64 than float32 ``sosfilt`` is), in a few matrix
+    products (BLAS) and one short recursion over blocks instead of one over samples.
+    """
+    spec = _block_filter(sample_rate)
+    out = np.empty(channels.shape, dtype=np.float32)
+    for channel in range(channels.shape[0]):
+        _k_weight_row(channels[channel], spec, out[channel])
+    return out
+
+
+def _k_weight_row(samples: np.ndarray, spec: _BlockFilter, out: np.ndarray) -> None:
+    """K-weight one float32 channel (any stride) into ``out`` (same length, contiguous).
+
+    Works through ``_SEGMENT_BLOCKS`` blocks at a time, carrying the recursion's state
+    and the last blocks' drive terms across segments, so every temporary is small.
+    """
+    order = spec.zero_input.shape[0]
+    blocks = samples.size // _BLOCK
+    history = np.zeros((order * order, order), dtype=np.float32)  # the last blocks' terms
+    memory = np.zeros((order, order))  # lfilter's state over blocks
+    for first in range(0, blocks, _SEGMENT_BLOCKS):
+        last = min(first + _SEGMENT_BLOCKS, blocks)
+        span = slice(first * _BLOCK, last * _BLOCK)
+        rows = np.ascontiguousarray(samples[span], dtype=np.float32).reshape(-1, _BLOCK)
+        filtered = out[span].reshape(-1, _BLOCK)
+        np.matmul(rows, spec.zero_state, out=filtered)
+        terms = np.concatenate([history, spec.drive @ rows.T], axis=1)
+        states, memory = lfilter(
+            [1.0], spec.characteristic, _drive(terms, order, last - first), axis=1, zi=memory
+        )
+        history = terms[:, -order:]
+        # filtered += states.T @ zero_input, accumulated in place (filtered.T is Fortran-ordered).
+        sgemm(
+            1.0,
+            spec.zero_input.T,
+            states.astype(np.float32).T,
+            beta=1.0,
+            c=filtered.T,
+            trans_b=1,
+            overwrite_c=1,
+        )
+    if samples.size > blocks * _BLOCK:  # the last partial block, from the state it starts in
+        start, _ = lfilter([1.0], spec.characteristic, _drive(history, order, 1), axis=1, zi=memory)
+        tail, _ = sosfilt(spec.sos, samples[blocks * _BLOCK :], zi=start.reshape(-1, 2))
+        out[blocks * _BLOCK :] = tail
+
+
+def _drive(terms: np.ndarray, order: int, count: int) -> np.ndarray:
+    """``v`` for ``count`` blocks from ``terms`` (the ``order`` blocks before them first):
+    ``v[j] = sum_k terms[k-th group, order - 1 - k + j]``."""
+    drive = np.full((order, count), _DENORMAL_GUARD)
+    for k in range(order):
+        drive += terms[k * order : (k + 1) * order, order - 1 - k : order - 1 - k + count]
+    return drive
 
 
 def _to_lufs(power: np.ndarray | float) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.fft
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
-from audotics.ml.audio.frames import Spectrum
+from audotics.ml.audio.frames import Spectrum, frame_chunks
 
 N_MFCC = 13
 ROLLOFF_SHARE = 0.85
@@ -40,7 +40,7 @@ class SpectralSummary:
 
 def active_frames(spectrum: Spectrum) -> np.ndarray:
     """Frames within ``ACTIVE_RANGE_DB`` of the loudest frame (none for digital silence)."""
-    energy = spectrum.power.sum(axis=0, dtype=np.float64)
+    energy = spectrum.frame_energy
     loudest = float(energy.max()) if energy.size else 0.0
     if loudest <= _EPS:
         return np.zeros(energy.shape, dtype=bool)
@@ -55,20 +55,28 @@ def spectral_summary(spectrum: Spectrum, samples: np.ndarray) -> SpectralSummary
     active = active_frames(spectrum)
     if not active.any():
         return SpectralSummary(0.0, 0.0, 0.0, 0.0, zcr, rms)
-    # [frame, bin] rows: contiguous for compute_spectrum's layout, so reductions run along memory.
-    # Statistics of every frame, then means over the active ones (cheaper than copying them).
+    # [frame, bin] rows: contiguous for compute_spectrum's layout, so reductions run along
+    # memory. Statistics of every frame, chunk by chunk (the temporaries stay in cache),
+    # then means over the active ones.
     rows = spectrum.magnitude.T
-    power = spectrum.power.T
     freqs = spectrum.frequencies.astype(np.float32)
-    totals = np.maximum(rows.sum(axis=1), np.float32(_EPS))
-    first = rows @ freqs
-    centroid = first / totals
-    spread = (rows @ np.square(freqs) - 2.0 * centroid * first) / totals + centroid**2
-    bandwidth = np.sqrt(np.maximum(spread, 0.0))
-    rolloff = freqs[_rolloff_bins(rows, ROLLOFF_SHARE * totals)]
-    floored = np.maximum(power, np.float32(_FLATNESS_FLOOR))
-    geometric = np.exp(np.log(floored).mean(axis=1))
-    flatness = geometric / floored.mean(axis=1)
+    moments = np.stack([np.ones_like(freqs), freqs, np.square(freqs)], axis=1)
+    centroid = np.empty(spectrum.frames, dtype=np.float32)
+    bandwidth = np.empty_like(centroid)
+    rolloff = np.empty_like(centroid)
+    flatness = np.empty_like(centroid)
+    for chunk in frame_chunks(spectrum.frames):
+        magnitude = rows[chunk]
+        total, first, second = (magnitude @ moments).T
+        totals = np.maximum(total, np.float32(_EPS))
+        centroid[chunk] = first / totals
+        spread = (second - 2.0 * centroid[chunk] * first) / totals + centroid[chunk] ** 2
+        bandwidth[chunk] = np.sqrt(np.maximum(spread, 0.0))
+        rolloff[chunk] = freqs[_rolloff_bins(magnitude, ROLLOFF_SHARE * totals)]
+        floored = np.square(magnitude)
+        np.maximum(floored, np.float32(_FLATNESS_FLOOR), out=floored)
+        arithmetic = floored.mean(axis=1)
+        flatness[chunk] = np.exp(_mean_log(floored)) / arithmetic
     return SpectralSummary(
         centroid_hz=_finite_mean(centroid[active]),
         rolloff_hz=_finite_mean(rolloff[active]),
@@ -104,6 +112,17 @@ def _rolloff_bins(rows: np.ndarray, thresholds: np.ndarray, group: int = 32) -> 
     )
 
 
+def _mean_log(values: np.ndarray) -> np.ndarray:
+    """Row means of ``log(values)`` for float32 values in [1e-10, 1e12]: the log of products
+    of pairs (which stay within float32's normal range), half the logarithms."""
+    count = values.shape[1]
+    pairs = values[:, 0 : count - 1 : 2] * values[:, 1::2]
+    total = np.log(pairs, out=pairs).sum(axis=1)
+    if count % 2:
+        total += np.log(values[:, -1])
+    return np.asarray(total / count)
+
+
 def _finite_mean(values: np.ndarray) -> float:
     values = values[np.isfinite(values)]
     return float(values.mean(dtype=np.float64)) if values.size else 0.0
@@ -134,11 +153,49 @@ def onset_envelope(spectrum: Spectrum) -> np.ndarray:
     loudest = float(magnitude.max()) if magnitude.size else 0.0
     if spectrum.frames < 2 or loudest <= _EPS:
         return envelope
-    compressed = np.log1p(magnitude * np.float32(_ONSET_COMPRESSION / loudest))
-    rise = np.diff(compressed, axis=1)
-    np.maximum(rise, np.float32(0.0), out=rise)
-    envelope[1:] = rise.mean(axis=0)
+    rows = magnitude.T  # [frame, bin], contiguous for compute_spectrum's layout
+    scale = np.float32(_ONSET_COMPRESSION / loudest)
+    # A bin's rise max(log u_t - log u_t-1, 0) is log(max(u_t / u_t-1, 1)) with
+    # u = 1 + scale |X| in [1, 1 + 10^4]: the sum over bins is a sum of logs of products,
+    # a few multiplications and an eighth of the logarithms.
+    previous = rows[:1] * scale + np.float32(1.0)
+    for chunk in frame_chunks(spectrum.frames):
+        start = max(chunk.start, 1)
+        if start >= chunk.stop:
+            continue
+        current = rows[start : chunk.stop] * scale
+        current += np.float32(1.0)
+        ratio = np.empty_like(current)
+        np.divide(current[:1], previous, out=ratio[:1])
+        np.divide(current[1:], current[:-1], out=ratio[1:])
+        np.maximum(ratio, np.float32(1.0), out=ratio)
+        envelope[start : chunk.stop] = _row_log_sums(ratio) / ratio.shape[1]
+        previous = current[-1:]
     return envelope
+
+
+def _row_log_sums(values: np.ndarray) -> np.ndarray:
+    """Row sums of ``log(values)`` for float32 values in [1, 10^4 + 1]: logs of products
+    of eight (at most 1e33, within float32)."""
+    whole = values.shape[1] - values.shape[1] % 8
+    products = values[:, 0:whole:2] * values[:, 1:whole:2]
+    products = products[:, 0::2] * products[:, 1::2]
+    products = products[:, 0::2] * products[:, 1::2]
+    total = np.log(products, out=products).sum(axis=1, dtype=np.float64)
+    if whole < values.shape[1]:
+        total += np.log(values[:, whole:]).sum(axis=1, dtype=np.float64)
+    return total
+
+
+def _log1p(values: np.ndarray, scale: float) -> np.ndarray:
+    """``log(1 + scale * values)`` in float32.
+
+    numpy's float32 ``log`` is vectorised and ``log1p`` is not (about 8x slower); for
+    these non-negative inputs the two differ by under 1e-7 absolute.
+    """
+    result = np.multiply(values, np.float32(scale), dtype=np.float32)
+    result += np.float32(1.0)
+    return np.log(result, out=result)
 
 
 def onset_frames(envelope: np.ndarray, frame_rate: float) -> np.ndarray:
@@ -215,28 +272,15 @@ def chromagram(spectrum: Spectrum) -> np.ndarray:
     chroma = np.zeros((12, frames), dtype=np.float64)
     if high <= low or frames == 0:
         return chroma
-    region = spectrum.magnitude.T[:, low - 1 : high + 2]  # [frame, bin]
-    left, centre, right = region[:, :-2], region[:, 1:-1], region[:, 2:]
-    floor = np.maximum(centre.max(axis=1) * np.float32(_PEAK_FLOOR), np.float32(1e-7))
-    peaks = (centre > left) & (centre >= right) & (centre > floor[:, None])
-    found = np.flatnonzero(peaks)
-    if found.size == 0:
+    rows = spectrum.magnitude.T  # [frame, bin]
+    floor = np.maximum(rows[:, low : high + 1].max(axis=1) * np.float32(_PEAK_FLOOR), 1e-7)
+    peaks = spectrum.peaks  # shared with the key chromagram
+    keep = (peaks.bin >= low) & (peaks.bin <= high)
+    keep &= peaks.magnitude > floor[peaks.frame]
+    columns, magnitude = peaks.frame[keep], peaks.magnitude[keep]
+    if columns.size == 0:
         return chroma
-    columns, rows = np.divmod(found, peaks.shape[1])
-    # 1-D gathers from the [frame, bin] magnitudes (a view for compute_spectrum's layout).
-    by_frame = spectrum.magnitude.T
-    flat = by_frame.ravel()
-    index = columns * by_frame.shape[1] + rows + low
-    magnitude = flat[index].astype(np.float64)
-    middle = np.log(magnitude + _EPS)
-    before = np.log(flat[index - 1] + _EPS)
-    after = np.log(flat[index + 1] + _EPS)
-    curvature = before - 2.0 * middle + after
-    safe = np.where(np.abs(curvature) > _EPS, curvature, -1.0)
-    offset = np.clip(0.5 * (before - after) / safe, -0.5, 0.5)
-    frequency = (rows + low + offset) * bin_hz
-    midi = 69.0 + 12.0 * np.log2(frequency / 440.0)
-    pitch_class = np.mod(np.rint(midi).astype(np.int64), 12)
+    pitch_class = np.mod(np.rint(peaks.midi[keep]).astype(np.int64), 12)
     totals = np.bincount(pitch_class * frames + columns, weights=magnitude, minlength=12 * frames)
     return totals.reshape(12, frames)
 
@@ -262,7 +306,7 @@ def harmonic_stability(spectrum: Spectrum, lag_s: float = 0.05) -> float:
     loudest = float(band.max())
     if loudest <= _EPS:
         return 0.0
-    shape = np.log1p(band * np.float32(100.0 / loudest))
+    shape = _log1p(band, 100.0 / loudest)
     shape = shape - shape.mean(axis=0, keepdims=True)
     before, after = shape[:, :-lag], shape[:, lag:]
     correlation = np.einsum("ij,ij->j", before, after) / (

@@ -58,27 +58,22 @@ def key_chromagram(spectrum: Spectrum) -> np.ndarray:
     hi = min(mag.shape[0] - 1, int(np.ceil(_FMAX_HZ / bin_hz)))
     if hi - lo < 3 or frames == 0:
         return chroma
-    centre = mag[lo:hi]
-    below = mag[lo - 1 : hi - 1]
-    above = mag[lo + 1 : hi + 1]
-    frame_peak = centre.max(axis=0)
+    frame_peak = mag.T[:, lo:hi].max(axis=1)
     threshold = np.maximum(_PEAK_FLOOR * frame_peak, 1e-7)
-    is_peak = (centre > below) & (centre >= above) & (centre > threshold)
-    bin_index, frame_index = np.nonzero(is_peak)
-    if bin_index.size == 0:
+    peaks = spectrum.peaks  # shared with the chroma profile
+    keep = (peaks.bin >= lo) & (peaks.bin < hi)
+    keep &= peaks.magnitude > threshold[peaks.frame]
+    frame_index = peaks.frame[keep]
+    if frame_index.size == 0:
         return chroma
-    left = np.log(below[bin_index, frame_index].astype(np.float64) + 1e-12)
-    middle = np.log(centre[bin_index, frame_index].astype(np.float64) + 1e-12)
-    right = np.log(above[bin_index, frame_index].astype(np.float64) + 1e-12)
-    curvature = left - 2.0 * middle + right
-    safe = np.where(np.abs(curvature) > 1e-12, curvature, -1.0)
-    offset = np.clip(0.5 * (left - right) / safe, -0.5, 0.5)
-    freq = (lo + bin_index + offset) * bin_hz
-    midi = 69.0 + 12.0 * np.log2(freq / 440.0)
-    strength = (np.exp(middle) / frame_peak[frame_index]) ** _COMPRESSION
+    freq = (peaks.bin[keep] + peaks.offset[keep]) * bin_hz
+    midi = peaks.midi[keep]
+    # ``** 0.5`` is numpy's fast square-root path.
+    strength = ((peaks.magnitude[keep] + 1e-12) / frame_peak[frame_index]) ** _COMPRESSION
     midi = midi - _tuning(midi, strength)
     nearest = np.round(midi)
-    weight = strength * np.cos(np.pi * (midi - nearest)) ** 2
+    # cos(pi d)^2 = (1 + cos(2 pi d)) / 2, in float32 (vectorised; |d| <= 0.5).
+    weight = strength * (0.5 + 0.5 * np.cos((2 * np.pi) * (midi - nearest).astype(np.float32)))
     weight = weight * np.where(freq < _BASS_MAX_HZ, _BASS_WEIGHT, 1.0)
     pitch_class = nearest.astype(np.int64) % 12
     flat = np.bincount(pitch_class * frames + frame_index, weights=weight, minlength=12 * frames)
@@ -89,9 +84,10 @@ def _tuning(midi: np.ndarray, strength: np.ndarray) -> float:
     """Reference deviation in semitones (circular weighted mean of peak deviations)."""
     if midi.size == 0:
         return 0.0
-    angle = 2 * np.pi * (midi - np.round(midi))
-    vector = np.sum(strength * np.exp(1j * angle))
-    if np.abs(vector) < 0.2 * np.sum(strength):  # no clear reference: assume A440
+    # float32 trigonometry (vectorised) of angles within +-pi, summed in float64.
+    angle = ((2 * np.pi) * (midi - np.round(midi))).astype(np.float32)
+    vector = complex(np.dot(strength, np.cos(angle)), np.dot(strength, np.sin(angle)))
+    if abs(vector) < 0.2 * np.sum(strength):  # no clear reference: assume A440
         return 0.0
     return float(np.angle(vector) / (2 * np.pi))
 
