@@ -38,6 +38,8 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import threadpoolctl
+
 from audotics.infra.factory import Infra
 from audotics.infra.objects.base import ObjectNotFound, ObjectStoreError
 from audotics.infra.queue.base import Job
@@ -69,9 +71,19 @@ class Outcome:
 def _warm_up() -> None:
     import audotics.ml.audio.analysis  # noqa: F401 - pay the imports once per child
 
+    # One BLAS/OpenMP thread per child: there is one child per core, and the analysis is
+    # mostly small matrix products, which extra threads only oversubscribe. After the
+    # imports: the limit reaches only the native libraries loaded by then.
+    threadpoolctl.threadpool_limits(1)
+
 
 def _ready() -> bool:
     return True
+
+
+def _native_threads() -> int:
+    """The most threads any native thread pool of this process may use."""
+    return max((pool["num_threads"] for pool in threadpoolctl.threadpool_info()), default=1)
 
 
 def _analyze_in_child(path: str) -> tuple[str, Any]:
