@@ -26,6 +26,15 @@ def test_demo_catalog_is_deterministic_and_varied() -> None:
     assert len({(t.artist, t.title) for t in first}) == len(first)
 
 
+async def _demo_sign_in(client: httpx.AsyncClient) -> dict[str, str]:
+    listener = DEMO_USERS[0]
+    login = await client.post(
+        "/api/v1/auth/login", json={"email": listener.email, "password": listener.password}
+    )
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
 async def test_demo_loads_once_and_is_usable(settings: Settings) -> None:
     lines = await load_demo(settings, tracks=6, community=0)
     assert "6 new, 6 rendered" in lines[0]
@@ -37,12 +46,7 @@ async def test_demo_loads_once_and_is_usable(settings: Settings) -> None:
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            listener = DEMO_USERS[0]
-            login = await client.post(
-                "/api/v1/auth/login", json={"email": listener.email, "password": listener.password}
-            )
-            assert login.status_code == 200
-            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            headers = await _demo_sign_in(client)
             tracks = await client.get("/api/v1/tracks", headers=headers)
             assert tracks.json()["total"] == 6
             track = tracks.json()["items"][0]
@@ -72,11 +76,7 @@ async def test_demo_recommendations_are_personal_on_first_run(settings: Settings
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            listener = DEMO_USERS[0]
-            login = await client.post(
-                "/api/v1/auth/login", json={"email": listener.email, "password": listener.password}
-            )
-            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            headers = await _demo_sign_in(client)
             for _ in range(100):  # the model loads in the background at start-up
                 recs = (
                     await client.get("/api/v1/me/recommendations?limit=5", headers=headers)

@@ -23,9 +23,9 @@ def in_ci() -> bool:
 
 def unavailable(reason: str) -> None:
     """Skip locally, fail in CI: with CI=true every backend must be present and tested."""
-    if in_ci():
-        pytest.fail(f"{reason} (CI=true requires every backend)", pytrace=False)
-    pytest.skip(reason)
+    if not in_ci():
+        pytest.skip(reason)
+    pytest.fail(f"{reason} (CI=true requires every backend)", pytrace=False)
 
 
 def free_port() -> int:

@@ -182,7 +182,15 @@ class RecommendationEngine:
     ) -> Candidates:
         """``per_request``: sources bound to this request's user (the social source) that
         join the engine's own for this call only."""
-        sources = self._with(per_request)
+        return self._candidates(row, exclude, retrieve, self._with(per_request))
+
+    def _candidates(
+        self,
+        row: sparse.csr_matrix,
+        exclude: Iterable[int],
+        retrieve: int | None,
+        sources: dict[str, Source],
+    ) -> Candidates:
         per_source = retrieve or self.retrieve
         found = [
             source.top(row, self.retrieve_of.get(name, per_source))
@@ -217,7 +225,8 @@ class RecommendationEngine:
         weights: BlendWeights | None = None,
         per_request: Sequence[Source] = (),
     ) -> list[Recommendation]:
-        found = self.candidates(row, exclude, per_request=per_request)
+        sources = self._with(per_request)
+        found = self._candidates(row, exclude, None, sources)
         if len(found.items) == 0:
             return []
         blended, contributions = found.blend(weights or self.weights)
@@ -230,7 +239,6 @@ class RecommendationEngine:
             item_artist=self.item_artist,
             max_per_artist=max_per_artist,
         )
-        sources = self._with(per_request)
         # found.items is sorted (np.unique, then a mask), so a lookup is a binary search.
         positions = np.searchsorted(found.items, np.asarray(chosen, dtype=np.int64)).tolist()
         out = []

@@ -50,9 +50,9 @@ def _row_normalised(matrix: sparse.spmatrix) -> sparse.csr_matrix:
     return sparse.csr_matrix(sparse.diags(scale.astype(np.float32)) @ csr)
 
 
-def _taste_weighted(direct: sparse.csr_matrix, listening: sparse.spmatrix) -> sparse.csr_matrix:
-    """``direct``'s pattern, each follow (u, f) weighted by cos(listening_u, listening_f)."""
-    unit = unit_rows(listening)
+def _taste_weighted(direct: sparse.csr_matrix, unit: sparse.csr_matrix) -> sparse.csr_matrix:
+    """``direct``'s pattern, each follow (u, f) weighted by cos(listening_u, listening_f)
+    (``unit``: the listening rows scaled to unit length)."""
     pairs = direct.tocoo()
     similarity = np.asarray(unit[pairs.row].multiply(unit[pairs.col]).sum(axis=1)).ravel()
     weighted = sparse.csr_matrix(
@@ -149,7 +149,8 @@ class SocialGraph:
         self.two_hop = float(two_hop)
         self.taste = taste
         self.listening = FollowedListening(listening, taste=taste)
-        self._influence = _taste_weighted(direct, listening) if taste else direct
+        unit = self.listening.unit
+        self._influence = _taste_weighted(direct, unit) if unit is not None else direct
         if self.two_hop > 0:
             paths = _row_normalised(direct @ direct).tolil()
             paths.setdiag(0)  # not oneself

@@ -304,13 +304,6 @@ async def delete_follow(session: AsyncSession, user_id: uuid.UUID, followed: uui
     return bool(getattr(result, "rowcount", 0))
 
 
-async def count_follows(session: AsyncSession, user_id: uuid.UUID) -> int:
-    count = await session.scalar(
-        select(func.count()).select_from(Follow).where(Follow.user_id == user_id)
-    )
-    return int(count or 0)
-
-
 # --- imported accounts ----------------------------------------------------------------------
 
 
