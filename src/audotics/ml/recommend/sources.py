@@ -38,7 +38,8 @@ import numpy as np
 from scipy import sparse
 
 from audotics.ml.cf.model import FactorModel
-from audotics.ml.similarity.mips import InnerProductIndex, concat_ranges
+from audotics.ml.recommend import kernels
+from audotics.ml.similarity.mips import InnerProductIndex
 
 
 class Source(Protocol):
@@ -202,21 +203,14 @@ class ItemItemSource:
         return self._memo.get(row, lambda: self._accumulate(row))
 
     def _accumulate(self, row: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-        indptr = self.similarity.indptr
-        history = row.indices
-        starts, ends = indptr[history], indptr[history + 1]
-        cells = concat_ranges(starts, ends)
-        if len(cells) == 0:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        weights = np.repeat(row.data.astype(np.float32), ends - starts)
-        targets, where = np.unique(self.similarity.indices[cells], return_inverse=True)
-        values = np.bincount(where, weights=weights * self.similarity.data[cells])
-        return targets.astype(np.int64), values.astype(np.float32)
+        s = self.similarity
+        return kernels.accumulate_rows(
+            s.indptr, s.indices, s.data, row.indices, row.data.astype(np.float32)
+        )
 
     def top(self, row: sparse.csr_matrix, n: int) -> np.ndarray:
         targets, values = self._reached(row)
-        positive = values > 0
-        return targets[positive][_top_of(values[positive].astype(np.float64), n)]
+        return targets[kernels.top_positive(values, n)]
 
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
         targets, values = self._reached(row)
@@ -248,13 +242,11 @@ def _unit(rows: np.ndarray) -> np.ndarray:
 
 def _lookup(keys: np.ndarray, values: np.ndarray, items: np.ndarray) -> np.ndarray:
     """values[keys == item] for each item (0 where absent); ``keys`` sorted."""
-    out = np.zeros(len(items), dtype=np.float32)
-    if len(keys) == 0 or len(items) == 0:
-        return out
-    at = np.minimum(np.searchsorted(keys, items), len(keys) - 1)
-    found = keys[at] == items
-    out[found] = values[at[found]]
-    return out
+    return kernels.lookup(
+        np.asarray(keys, dtype=np.int64),
+        np.asarray(values, dtype=np.float32),
+        np.asarray(items, dtype=np.int64),
+    )
 
 
 # --- latent factors -------------------------------------------------------------------
@@ -303,14 +295,20 @@ class CollaborativeSource:
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
         if row.nnz == 0:
             return np.zeros(len(items), dtype=np.float32)
-        return np.take(self._items, items, axis=0) @ self.user_vector(row)
+        wanted = np.asarray(items, dtype=np.int64)
+        return kernels.dot_rows(self._items, wanted, self.user_vector(row))
 
     def because(self, row: sparse.csr_matrix, item: int) -> int | None:
+        return self.because_many(row, np.array([item], dtype=np.int64))[0]
+
+    def because_many(self, row: sparse.csr_matrix, items: np.ndarray) -> list[int | None]:
+        """The history item whose factors point most the way of each item's."""
         if row.nnz == 0:
-            return None
-        # The history's unit factors once per row; then one small product per item.
+            return [None] * len(items)
+        # The history's unit factors once per row; then one product for all the items.
         history = self._history_memo.get(row, lambda: _unit(self._items[row.indices]))
-        return int(row.indices[int(np.argmax(history @ self._items[item]))])
+        best = np.argmax(history @ self._items[items].T, axis=0)
+        return [int(seed) for seed in row.indices[best]]
 
 
 # --- content, popularity, freshness ---------------------------------------------------
@@ -348,7 +346,7 @@ class ContentSource:
 
     def _profile(self, row: sparse.csr_matrix) -> np.ndarray:
         if isinstance(self._unit, np.ndarray):  # the history's rows only
-            vector = row.data.astype(np.float32) @ np.take(self._unit, row.indices, axis=0)
+            vector = kernels.weighted_row_sum(self._unit, row.indices, row.data.astype(np.float32))
         else:
             vector = np.asarray((row @ self._unit).toarray()).ravel()
         norm = float(np.linalg.norm(vector))
@@ -370,8 +368,10 @@ class ContentSource:
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
         if row.nnz == 0:
             return np.zeros(len(items), dtype=np.float32)
-        rows = self._unit[items] if sparse.issparse(self._unit) else np.take(self._unit, items, 0)
-        return np.asarray(rows @ self.profile(row)).ravel()
+        if isinstance(self._unit, np.ndarray):
+            wanted = np.asarray(items, dtype=np.int64)
+            return kernels.dot_rows(self._unit, wanted, self.profile(row))
+        return np.asarray(self._unit[items] @ self.profile(row)).ravel()
 
     def because(self, row: sparse.csr_matrix, item: int) -> int | None:
         if row.nnz == 0:
