@@ -66,6 +66,9 @@ SERVING_WEIGHTS = BlendWeights(
 #: RP3beta as the offline hybrid builds it (ml/evaluate/hybrid.py: RP3_ALPHA, RP3_BETA,
 #: 200 neighbours), so the source measured offline is the one that serves (ADR 0007).
 GRAPH_ALPHA, GRAPH_BETA, GRAPH_NEIGHBOURS = 1.0, 0.3, 200
+#: Everyone a user follows weighs at least this share of the best-matching one's taste
+#: weight, so a follow with no listening in common still shows (ADR 0007, social).
+FOLLOW_FLOOR = 0.1
 
 
 def net_weight(row: Interaction, weights: ConfidenceWeights) -> float:
@@ -217,7 +220,7 @@ def build_state(
         item_artist=item_artist,
         user_ids=tuple(users),  # insertion order is row order
         user_index=users,
-        followed_listening=FollowedListening(matrix),
+        followed_listening=FollowedListening(matrix, floor=FOLLOW_FLOOR),
     )
 
 
