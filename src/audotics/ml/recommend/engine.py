@@ -121,7 +121,9 @@ def _standardise(values: np.ndarray) -> np.ndarray:
         values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
     centred = values - float(values.mean())
     std = float(np.sqrt(np.dot(centred, centred) / len(centred)))
-    if std <= 1e-12:
+    # float32 carries ~7 digits: a spread below 1e-6 of the values' size is rounding in
+    # the mean (equal scores), and dividing by it would turn a flat source into +/-1.
+    if std <= max(1e-12, 1e-6 * float(np.abs(values).max())):
         return np.zeros_like(values)
     return centred / std
 
