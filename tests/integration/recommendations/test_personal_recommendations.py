@@ -94,3 +94,28 @@ async def test_recommendations_need_a_signed_in_user(world: World) -> None:
         f"{API}/me/recommendations", params={"limit": 0}, headers=world.alice.headers
     )
     assert bad.status_code == 422
+
+
+async def test_a_track_only_the_item_graph_singles_out_is_explained_by_it(world: World) -> None:
+    """Every track below is co-listened with Song 0 by exactly one listener, so the cosine
+    of the listener columns (knn) and popularity rank them all the same. The RP3beta graph
+    does not: a listener who played only Song 0 and Song 3 says more about them than one
+    who played everything, so Song 3 comes first, explained by the graph from Song 0."""
+    focused = await sign_up(world.client, "focused")
+    heavy = await sign_up(world.client, "heavy")
+    pair = [world.tracks[0], world.tracks[3]]
+    everything = [world.tracks[i] for i in (0, 1, 2, 4, 5)]
+    for user, played in ((focused, pair), (heavy, everything)):
+        body = {"listens": [listen(t, "complete", minutes=i) for i, t in enumerate(played)]}
+        assert (await world.submit(body, user)).status_code == 201
+    assert (await world.submit(listen(world.tracks[0], "complete", 30))).status_code == 201
+
+    body = await _recommendations(world, limit=3)
+    first = body["items"][0]
+    assert first["track"]["id"] == str(world.tracks[3]), body
+    explanation = first["explanation"]
+    assert explanation["kind"] == "graph", explanation
+    assert explanation["seed_track_id"] == str(world.tracks[0])
+    assert explanation["text"].startswith("Fans of Song 0")
+    others = {item["explanation"]["kind"] for item in body["items"][1:]}
+    assert "graph" not in others, body

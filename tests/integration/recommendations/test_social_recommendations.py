@@ -99,3 +99,25 @@ async def test_the_daily_mix_discovers_what_people_you_follow_play(world: World)
     explanation = _explanation_of(await mix(), niche)
     assert explanation is not None and explanation["kind"] == "social", explanation
     assert explanation["seed_username"] == "bob" and "bob" in explanation["text"]
+
+
+async def test_a_follow_sharing_nothing_with_you_still_shows(world: World) -> None:
+    """Followed people weigh by taste overlap, with a floor (ADR 0007): Bob plays nothing
+    Alice plays, and his track still reaches her, named, once she follows him."""
+    await _fans_of_the_first_three(world)
+    niche = world.tracks[5]
+    played = {"listens": [listen(niche, "complete", m) for m in range(3)]}
+    assert (await world.submit(played, world.bob)).status_code == 201
+    mine = {"listens": [listen(world.tracks[0], "complete", 10 + m) for m in range(2)]}
+    assert (await world.submit(mine)).status_code == 201
+
+    listed = await _recommendations(world)
+    before = _explanation_of(listed, niche)
+    assert before is None or before["kind"] != "social", before
+    followed = await world.client.put(f"{API}/me/following/bob", headers=world.alice.headers)
+    assert followed.status_code == 201
+    items = await _recommendations(world)
+    explanation = _explanation_of(items, niche)
+    assert explanation is not None and explanation["kind"] == "social", explanation
+    assert explanation["seed_username"] == "bob"
+    assert _score(items, niche) > _score(listed, niche), "his track gains from the follow"

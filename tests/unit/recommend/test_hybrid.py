@@ -66,7 +66,7 @@ def test_every_recommendation_is_explained(synthetic: SyntheticData) -> None:
     heavy = engine.history_row(log.item[log.user == 0])
     for rec in engine.recommend(heavy, 10):
         assert rec.explanation.kind in rec.contributions
-        if rec.explanation.kind in {"cf", "item", "knn", "content"}:
+        if rec.explanation.kind in {"cf", "item", "knn", "graph", "content"}:
             assert rec.explanation.seed_item in set(heavy.indices.tolist())
     newcomer = engine.recommend(engine.history_row([]), 5)
     assert [r.explanation.kind for r in newcomer] == ["popularity"] * 5

@@ -164,3 +164,42 @@ def test_the_engine_takes_a_per_request_source_with_its_own_weight() -> None:
     renamed = dataclasses.replace(social, name="gossip")
     with pytest.raises(ValueError, match="gossip"):
         engine.recommend(row, 3, per_request=(renamed,))
+
+
+def test_a_floor_lets_a_follow_with_no_overlap_through_below_the_overlapping_ones() -> None:
+    # User 0 shares item 0 with user 1 and nothing with user 2; both friends play two
+    # items with the same weights, so their items differ only by the friend's weight.
+    listening = _listening(
+        {0: {0: 5, 1: 3}, 1: {0: 20, 3: 20}, 2: {6: 20, 7: 20}, 3: {1: 1, 4: 20}}, 4
+    )
+    people, row = np.array([1, 2]), listening[0]
+    plain = FollowedListening(listening).source(people, user_row=row)
+    assert 7 not in plain.items.tolist(), "the evaluation's weighting: no overlap, no vote"
+
+    floored = FollowedListening(listening, floor=0.1).source(people, user_row=row)
+    three, seven = floored.scores(row, np.array([3, 7]))
+    assert seven > 0, "the follow with nothing in common contributes candidates"
+    assert seven < three, "and ranks below the one who shares the user's taste"
+    assert np.isclose(seven / three, 0.1, rtol=1e-4)
+    assert 7 in floored.top(row, 10).tolist() and floored.friend(7) == 2
+    assert np.allclose(floored.scores(row, np.array([0, 3])), plain.scores(row, np.array([0, 3])))
+    # The floor is a share of the best match among the people, whoever that is.
+    weights = FollowedListening(listening, floor=0.1).taste_weights(row, np.array([1, 2, 3]))
+    assert np.isclose(weights[1], 0.1 * weights.max()) and 0 < weights[1] < weights[2]
+
+    engine = RecommendationEngine(
+        [PopularitySource(np.ones(N_ITEMS))],
+        BlendWeights(popularity=1.0, social=1.0),
+        n_items=N_ITEMS,
+    )
+    ranked = [r.item for r in engine.recommend(row, 4, per_request=(floored,))]
+    assert ranked.index(3) < ranked.index(7), ranked
+
+
+def test_with_a_floor_people_sharing_nothing_with_the_user_count_alike() -> None:
+    listening = _listening({0: {0: 5}, 1: {3: 40}, 2: {7: 40, 6: 40}}, 3)
+    weights = FollowedListening(listening, floor=0.1).taste_weights(listening[0], np.array([1, 2]))
+    assert weights.tolist() == [1.0, 1.0]
+    assert not FollowedListening(listening).taste_weights(listening[0], np.array([1, 2])).any()
+    with pytest.raises(ValueError, match="floor"):
+        FollowedListening(listening, floor=1.5)

@@ -24,7 +24,9 @@ The engine's sources score a history row; this one needs the user, so
 and returns a :class:`SocialSource` with the usual ``name`` / ``top`` / ``scores`` /
 ``because`` (the row argument is not read: the score does not depend on the user's
 own history). The product reads a user's follows fresh on every request and calls
-:meth:`FollowedListening.source` with them, over the serving state's listening.
+:meth:`FollowedListening.source` with them, over the serving state's listening, with a
+``floor``: a followed person sharing nothing with the user still weighs a tenth of the
+closest one (a follow that shows nothing would surprise), which the evaluation leaves out.
 A user who follows nobody (or only silent users) gets no candidates
 and all-zero scores, which standardise to zero weight in the blend. Per request only
 the rows of the followed users are read, never the whole matrix.
@@ -68,10 +70,20 @@ class FollowedListening:
 
     :meth:`source` scores one user's followed people given as row indices, so a
     caller holding fresh follows (the product reads them per request) needs no graph.
+
+    ``floor`` (product only; 0 in the evaluation, where :class:`SocialGraph` passes its
+    own weights): every followed person weighs at least ``floor`` times the largest
+    taste weight among the people, so one whose listening shares nothing with the
+    user's still reaches them, below everyone who does share some.
     """
 
-    def __init__(self, listening: sparse.spmatrix, *, taste: bool = True) -> None:
+    def __init__(
+        self, listening: sparse.spmatrix, *, taste: bool = True, floor: float = 0.0
+    ) -> None:
+        if not 0.0 <= floor <= 1.0:
+            raise ValueError(f"floor is a share of the largest weight, in [0, 1]; got {floor}")
         self.taste = taste
+        self.floor = float(floor)
         self.shares = _row_normalised(listening)
         self.unit = unit_rows(listening) if taste else None
 
@@ -80,12 +92,19 @@ class FollowedListening:
         return int(self.shares.shape[0])
 
     def taste_weights(self, user_row: sparse.spmatrix | None, people: np.ndarray) -> np.ndarray:
-        """cos(user_row, listening of each person); 1 each without ``taste`` or without a
-        history to compare (a newcomer hears everyone they follow equally)."""
+        """cos(user_row, listening of each person), raised to ``floor`` x the largest; 1
+        each without ``taste`` or without a history to compare (a newcomer hears everyone
+        they follow equally), and with a floor when nobody overlaps (the same case)."""
         if self.unit is None or user_row is None or user_row.nnz == 0:
             return np.ones(len(people), dtype=np.float32)
         mine = unit_rows(sparse.csr_matrix(user_row, dtype=np.float32))
-        return np.asarray((self.unit[people] @ mine.T).toarray()).ravel().astype(np.float32)
+        cosine = np.asarray((self.unit[people] @ mine.T).toarray()).ravel().astype(np.float32)
+        if self.floor <= 0 or len(cosine) == 0:
+            return cosine
+        largest = float(cosine.max())
+        if largest <= 0:
+            return np.ones(len(people), dtype=np.float32)
+        return np.maximum(cosine, np.float32(self.floor * largest))
 
     def source(
         self,

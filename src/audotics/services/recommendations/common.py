@@ -46,6 +46,10 @@ def personal_text(
         )
     if kind in ("item", "knn") and seed_name:
         return f"Because you played {seed_name}"
+    if kind == "graph" and seed_name:
+        # The graph walks track -> its listeners -> what they play, so the reason is the
+        # seed's fans, not the listener's own play (knn's wording).
+        return f"Fans of {seed_name} often play this"
     if kind == "cf":
         return (
             f"Listeners who like {seed_name} play this"

@@ -124,6 +124,7 @@ class GeneratedReason(StrEnum):
     sound = "sound"  # sounds like the seed
     cf = "cf"  # close to the seed's CF factors, or to your taste
     knn = "knn"  # played by the seed's listeners, or by listeners like you
+    graph = "graph"  # often played by the fans of a track you play (RP3beta item graph)
     item = "item"
     content = "content"  # sounds like what you play
     artist = "artist"  # by the seed artist

@@ -14,6 +14,7 @@ class ExplanationKind(StrEnum):
     cf = "cf"
     item = "item"
     knn = "knn"
+    graph = "graph"  # the RP3beta item graph: fans of a track you play play this
     content = "content"
     popularity = "popularity"
     fresh = "fresh"
