@@ -336,6 +336,7 @@ class ContentSource:
             norms = np.linalg.norm(dense, axis=1, keepdims=True)
             self._unit = np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
         self._memo = _RowMemo()
+        self._scores_memo = _RowMemo()
         self._index: InnerProductIndex | None = None
         if isinstance(self._unit, np.ndarray) and len(self._unit) > ann_above:
             # Inner product on unit rows is the cosine; zero rows (no content) stay out.
@@ -368,10 +369,24 @@ class ContentSource:
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
         if row.nnz == 0:
             return np.zeros(len(items), dtype=np.float32)
+        # The engine asks this source and popularity (content affinity) about the same
+        # candidate array in one request: the second ask is free.
+        last = self._scores_memo.get(row, lambda: [None, None])
+        if last[0] is items:
+            return last[1]
         if isinstance(self._unit, np.ndarray):
             wanted = np.asarray(items, dtype=np.int64)
-            return kernels.dot_rows(self._unit, wanted, self.profile(row))
-        return np.asarray(self._unit[items] @ self.profile(row)).ravel()
+            values = kernels.dot_rows(self._unit, wanted, self.profile(row))
+        else:
+            values = np.asarray(self._unit[items] @ self.profile(row)).ravel()
+        last[0], last[1] = items, values
+        return values
+
+    def rows(self, items: np.ndarray) -> sparse.csr_matrix | np.ndarray:
+        """The unit content rows of ``items`` as one contiguous block (sparse or dense)."""
+        if isinstance(self._unit, np.ndarray):
+            return np.ascontiguousarray(self._unit[items])
+        return sparse.csr_matrix(self._unit[items])
 
     def because(self, row: sparse.csr_matrix, item: int) -> int | None:
         if row.nnz == 0:
@@ -399,22 +414,24 @@ class PopularitySource:
         self._log = np.log1p(self.listeners).astype(np.float32)
         self._order = _top_of(self._log.astype(np.float64), len(self._log))
         self.content = content
-        self._heads: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._heads: dict[int, tuple[np.ndarray, np.ndarray, Any]] = {}
 
-    def _head(self, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``size`` most popular items and their log counts, kept once computed."""
+    def _head(self, size: int, content: ContentSource) -> tuple[np.ndarray, np.ndarray, Any]:
+        """The ``size`` most popular items, their log counts and content rows (one block,
+        so a request reads it sequentially, not item by item), kept once computed."""
         head = self._heads.get(size)
         if head is None:
             items = self._order[:size]
-            head = self._heads[size] = (items, self._log[items])
+            head = self._heads[size] = (items, self._log[items], content.rows(items))
         return head
 
     def top(self, row: sparse.csr_matrix, n: int) -> np.ndarray:
         if self.content is None or row.nnz == 0:
             return self._order[:n]
         # "Popular in your genres": the head of the popularity order, by content affinity.
-        pool, logs = self._head(max(20 * n, 2000))
-        values = logs * np.maximum(self.content.affinity(row, pool), 0.0)
+        pool, logs, vectors = self._head(max(20 * n, 2000), self.content)
+        affinity = np.asarray(vectors @ self.content.profile(row)).ravel()
+        values = logs * np.maximum(affinity, 0.0)
         return pool[_top_of(values.astype(np.float64), n)]
 
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
