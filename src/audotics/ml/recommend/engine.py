@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from audotics.ml.recommend import kernels
+from audotics.ml import kernels
 from audotics.ml.recommend.social import SocialSource
 from audotics.ml.recommend.sources import Source
 

@@ -37,8 +37,8 @@ from typing import Any, Protocol
 import numpy as np
 from scipy import sparse
 
+from audotics.ml import kernels
 from audotics.ml.cf.model import FactorModel
-from audotics.ml.recommend import kernels
 from audotics.ml.similarity.mips import InnerProductIndex
 
 
@@ -217,22 +217,21 @@ class ItemItemSource:
         return _lookup(targets, values, items)
 
     def because(self, row: sparse.csr_matrix, item: int) -> int | None:
+        return self.because_many(row, np.array([item], dtype=np.int64))[0]
+
+    def because_many(self, row: sparse.csr_matrix, items: np.ndarray) -> list[int | None]:
+        """The history item contributing most to each item's score (None: no path)."""
         if row.nnz == 0:
-            return None
-        start, end = self._by_target.indptr[item], self._by_target.indptr[item + 1]
-        seeds = self._by_target.indices[start:end]
-        similarity = self._by_target.data[start:end]
+            return [None] * len(items)
         history, weight = row.indices, row.data
         if not row.has_sorted_indices:
             order = np.argsort(history, kind="stable")
             history, weight = history[order], weight[order]
-        at = np.minimum(np.searchsorted(history, seeds), len(history) - 1)
-        hit = history[at] == seeds
-        if not hit.any():
-            return None
-        contributions = weight[at[hit]] * similarity[hit]
-        best = int(np.argmax(contributions))
-        return int(seeds[hit][best]) if contributions[best] > 0 else None
+        t = self._by_target
+        seeds = kernels.strongest_seeds(
+            t.indptr, t.indices, t.data, np.asarray(items, dtype=np.int64), history, weight
+        )
+        return [int(seed) if seed >= 0 else None for seed in seeds.tolist()]
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:

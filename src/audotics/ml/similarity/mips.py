@@ -29,6 +29,8 @@ import math
 import numba
 import numpy as np
 
+from audotics.ml.kernels import top_k
+
 
 def kmeans(
     vectors: np.ndarray, k: int, *, iterations: int = 12, sample: int = 32, seed: int = 0
@@ -142,15 +144,12 @@ def _probe(
             near += centroids[c, d] * q[d]
         affinity[c] = near
     limit = min(k, int(starts[n_lists]))
-    if wanted < n_lists:
-        chosen = np.argpartition(-affinity, wanted - 1)[:wanted]
-    else:
-        chosen = np.arange(n_lists)
+    chosen = top_k(affinity, wanted, False)
     count = 0
     for c in chosen:
         count += starts[c + 1] - starts[c]
     if count < limit:  # small lists: widen in centroid order
-        by_centroid = np.argsort(-affinity, kind="mergesort")
+        by_centroid = top_k(affinity, n_lists, False)
         count = 0
         reach = 0
         while reach < n_lists and count < limit:
@@ -168,9 +167,7 @@ def _probe(
             rows[n] = r
             scores[n] = total
             n += 1
-    take = min(k, count)
-    best = np.argpartition(-scores, take - 1)[:take] if take < count else np.arange(count)
-    best = best[np.argsort(-scores[best], kind="mergesort")]
+    best = top_k(scores, k, False)
     return rows[best], scores[best]
 
 
