@@ -231,7 +231,7 @@ class RecommendationEngine:
             item_artist=self.item_artist,
             max_per_artist=max_per_artist,
         )
-        # found.items is sorted (np.unique, then a mask), so a lookup is a binary search.
+        # found.items is sorted (kernels.union_excluding), so a lookup is a binary search.
         positions = np.searchsorted(found.items, np.asarray(chosen, dtype=np.int64)).tolist()
         shares = [
             dict(zip(found.sources, column, strict=True))
