@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from audotics.ml import kernels
+
 FORMAT_VERSION = 1
 
 
@@ -41,6 +43,7 @@ class FactorModel:
     metrics: dict[str, float] = field(default_factory=dict)
     kind: str = "als"
     _gram: np.ndarray | None = field(default=None, init=False, repr=False)
+    _contiguous: np.ndarray | None = field(default=None, init=False, repr=False)
 
     @property
     def n_users(self) -> int:
@@ -84,6 +87,13 @@ class FactorModel:
             self._gram = y.T @ y + self.regularization * np.eye(y.shape[1])
         return self._gram
 
+    def _factors32(self) -> np.ndarray:
+        """The item factors as C-contiguous float32 (what the kernel reads; no copy when
+        they already are)."""
+        if self._contiguous is None:
+            self._contiguous = np.ascontiguousarray(self.item_factors, dtype=np.float32)
+        return self._contiguous
+
     def fold_in(
         self, item_indices: Iterable[int], weights: Iterable[float] | None = None
     ) -> np.ndarray:
@@ -111,11 +121,15 @@ class FactorModel:
             items, conf = unique, np.bincount(inverse, weights=conf)
         keep = conf != 0
         unique, conf = items[keep], conf[keep]
-        y = self.item_factors[unique].astype(np.float64)
-        a = self._item_gram() + (y * (np.abs(conf) - 1.0)[:, None]).T @ y
-        positive = conf > 0
-        b = (y[positive] * conf[positive, None]).sum(axis=0)
-        return np.linalg.solve(a, b).astype(np.float32)
+        # The system is symmetric positive definite (Y^T Y + lambda I plus the history's
+        # rank-one terms), so a compiled Cholesky solves it in one call; only confidences
+        # below 1 can break definiteness, and then a general solve does.
+        x = kernels.fold_in_solve(self._item_gram(), self._factors32(), unique, conf)
+        if len(x) == 0:
+            y = self.item_factors[unique].astype(np.float64)
+            a = self._item_gram() + (y.T * (np.abs(conf) - 1.0)) @ y
+            x = np.linalg.solve(a, y.T @ np.maximum(conf, 0.0)).astype(np.float32)
+        return x
 
     # --- serialisation -----------------------------------------------------------------
 

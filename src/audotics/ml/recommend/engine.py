@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from audotics.ml import kernels
 from audotics.ml.recommend.social import SocialSource
 from audotics.ml.recommend.sources import Source
 
@@ -115,19 +116,6 @@ class Candidates:
         return contributions.sum(axis=0), contributions
 
 
-def _standardise(values: np.ndarray) -> np.ndarray:
-    values = values.astype(np.float32)
-    if not np.isfinite(values).all():
-        values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
-    centred = values - float(values.mean())
-    std = float(np.sqrt(np.dot(centred, centred) / len(centred)))
-    # float32 carries ~7 digits: a spread below 1e-6 of the values' size is rounding in
-    # the mean (equal scores), and dividing by it would turn a flat source into +/-1.
-    if std <= max(1e-12, 1e-6 * float(np.abs(values).max())):
-        return np.zeros_like(values)
-    return centred / std
-
-
 class RecommendationEngine:
     """Sources + weights + re-ranking over one item space (see the module docstring).
 
@@ -198,16 +186,18 @@ class RecommendationEngine:
             source.top(row, self.retrieve_of.get(name, per_source))
             for name, source in sources.items()
         ]
-        pool = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
-        banned = np.union1d(row.indices, np.fromiter(exclude, dtype=np.int64))
-        if len(banned):  # sorted both: a binary search per candidate, nothing catalogue-sized
-            at = np.minimum(np.searchsorted(banned, pool), len(banned) - 1)
-            pool = pool[banned[at] != pool]
+        banned = np.fromiter(exclude, dtype=np.int64)
+        history = row.indices.astype(np.int64)
+        banned = np.union1d(history, banned) if len(banned) else np.sort(history)
+        found_all = np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+        # Sorted, so later lookups (explanations) are binary searches; nothing catalogue-sized.
+        pool = kernels.union_excluding(found_all.astype(np.int64, copy=False), banned)
         names = tuple(sources)
-        z = np.zeros((len(names), len(pool)), dtype=np.float32)
+        raw = np.zeros((len(names), len(pool)), dtype=np.float32)
         if len(pool):
             for position, name in enumerate(names):
-                z[position] = _standardise(sources[name].scores(row, pool))
+                raw[position] = sources[name].scores(row, pool)
+        z = kernels.standardise_rows(raw)
         return Candidates(items=pool, z=z, sources=names, n_history=int(row.nnz))
 
     def _with(self, per_request: Sequence[Source]) -> dict[str, Source]:
@@ -241,21 +231,18 @@ class RecommendationEngine:
             item_artist=self.item_artist,
             max_per_artist=max_per_artist,
         )
-        # found.items is sorted (np.unique, then a mask), so a lookup is a binary search.
+        # found.items is sorted (kernels.union_excluding), so a lookup is a binary search.
         positions = np.searchsorted(found.items, np.asarray(chosen, dtype=np.int64)).tolist()
-        out = []
-        for item, position in zip(chosen, positions, strict=True):
-            column = contributions[:, position].tolist()
-            share = dict(zip(found.sources, column, strict=True))
-            out.append(
-                Recommendation(
-                    item=item,
-                    score=float(blended[position]),
-                    explanation=_explain(sources, row, item, share),
-                    contributions=share,
-                )
-            )
-        return out
+        shares = [
+            dict(zip(found.sources, column, strict=True))
+            for column in contributions[:, positions].T.tolist()
+        ]
+        explanations = _explain_all(sources, row, chosen, shares)
+        scores = blended[positions].tolist()
+        return [
+            Recommendation(item=item, score=score, explanation=why, contributions=share)
+            for item, score, why, share in zip(chosen, scores, explanations, shares, strict=True)
+        ]
 
     def explain(self, row: sparse.csr_matrix, item: int, share: dict[str, float]) -> Explanation:
         return _explain(self.sources, row, item, share)
@@ -274,18 +261,49 @@ def _check_names(sources: Sequence[Source]) -> None:
         raise ValueError(f"unknown source names {unknown}; expected {SOURCE_NAMES}")
 
 
+def _kind(row: sparse.csr_matrix, share: dict[str, float]) -> str:
+    """The source with the largest weighted contribution (the first of equals)."""
+    kind = max(share, key=lambda name: share[name]) if share else "popularity"
+    if row.nnz == 0 and kind != "social":
+        kind = "fresh" if share.get("fresh", 0.0) > share.get("popularity", 0.0) else "popularity"
+    return kind
+
+
 def _explain(
     sources: dict[str, Source], row: sparse.csr_matrix, item: int, share: dict[str, float]
 ) -> Explanation:
     """The source with the largest weighted contribution, and who or what stands behind it."""
-    kind = max(share, key=lambda name: share[name]) if share else "popularity"
-    if row.nnz == 0 and kind != "social":
-        kind = "fresh" if share.get("fresh", 0.0) > share.get("popularity", 0.0) else "popularity"
-    source = sources.get(kind)
-    if isinstance(source, SocialSource):
-        return Explanation(kind=kind, seed_user=source.friend(item))
-    seed = source.because(row, item) if source is not None else None
-    return Explanation(kind=kind, seed_item=seed)
+    return _explain_all(sources, row, [item], [share])[0]
+
+
+def _explain_all(
+    sources: dict[str, Source],
+    row: sparse.csr_matrix,
+    items: Sequence[int],
+    shares: Sequence[dict[str, float]],
+) -> list[Explanation]:
+    """:func:`_explain` for a page of items, asking each source once for all of its items
+    (``because_many`` where a source has it: one product instead of one per item)."""
+    kinds = [_kind(row, share) for share in shares]
+    out: list[Explanation | None] = [None] * len(items)
+    for kind in dict.fromkeys(kinds):
+        at = [i for i, k in enumerate(kinds) if k == kind]
+        source = sources.get(kind)
+        if isinstance(source, SocialSource):
+            for i in at:
+                out[i] = Explanation(kind=kind, seed_user=source.friend(items[i]))
+            continue
+        mine = [items[i] for i in at]
+        many = getattr(source, "because_many", None)
+        if source is None:
+            seeds: list[int | None] = [None] * len(at)
+        elif many is not None:
+            seeds = many(row, np.asarray(mine, dtype=np.int64))
+        else:
+            seeds = [source.because(row, item) for item in mine]
+        for i, seed in zip(at, seeds, strict=True):
+            out[i] = Explanation(kind=kind, seed_item=seed)
+    return [why for why in out if why is not None]
 
 
 def rerank(

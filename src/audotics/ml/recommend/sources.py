@@ -37,8 +37,9 @@ from typing import Any, Protocol
 import numpy as np
 from scipy import sparse
 
+from audotics.ml import kernels
 from audotics.ml.cf.model import FactorModel
-from audotics.ml.similarity.mips import InnerProductIndex, concat_ranges
+from audotics.ml.similarity.mips import InnerProductIndex
 
 
 class Source(Protocol):
@@ -202,43 +203,35 @@ class ItemItemSource:
         return self._memo.get(row, lambda: self._accumulate(row))
 
     def _accumulate(self, row: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-        indptr = self.similarity.indptr
-        history = row.indices
-        starts, ends = indptr[history], indptr[history + 1]
-        cells = concat_ranges(starts, ends)
-        if len(cells) == 0:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        weights = np.repeat(row.data.astype(np.float32), ends - starts)
-        targets, where = np.unique(self.similarity.indices[cells], return_inverse=True)
-        values = np.bincount(where, weights=weights * self.similarity.data[cells])
-        return targets.astype(np.int64), values.astype(np.float32)
+        s = self.similarity
+        return kernels.accumulate_rows(
+            s.indptr, s.indices, s.data, row.indices, row.data.astype(np.float32)
+        )
 
     def top(self, row: sparse.csr_matrix, n: int) -> np.ndarray:
         targets, values = self._reached(row)
-        positive = values > 0
-        return targets[positive][_top_of(values[positive].astype(np.float64), n)]
+        return targets[kernels.top_positive(values, n)]
 
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
         targets, values = self._reached(row)
         return _lookup(targets, values, items)
 
     def because(self, row: sparse.csr_matrix, item: int) -> int | None:
+        return self.because_many(row, np.array([item], dtype=np.int64))[0]
+
+    def because_many(self, row: sparse.csr_matrix, items: np.ndarray) -> list[int | None]:
+        """The history item contributing most to each item's score (None: no path)."""
         if row.nnz == 0:
-            return None
-        start, end = self._by_target.indptr[item], self._by_target.indptr[item + 1]
-        seeds = self._by_target.indices[start:end]
-        similarity = self._by_target.data[start:end]
+            return [None] * len(items)
         history, weight = row.indices, row.data
         if not row.has_sorted_indices:
             order = np.argsort(history, kind="stable")
             history, weight = history[order], weight[order]
-        at = np.minimum(np.searchsorted(history, seeds), len(history) - 1)
-        hit = history[at] == seeds
-        if not hit.any():
-            return None
-        contributions = weight[at[hit]] * similarity[hit]
-        best = int(np.argmax(contributions))
-        return int(seeds[hit][best]) if contributions[best] > 0 else None
+        t = self._by_target
+        seeds = kernels.strongest_seeds(
+            t.indptr, t.indices, t.data, np.asarray(items, dtype=np.int64), history, weight
+        )
+        return [int(seed) if seed >= 0 else None for seed in seeds.tolist()]
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -248,13 +241,11 @@ def _unit(rows: np.ndarray) -> np.ndarray:
 
 def _lookup(keys: np.ndarray, values: np.ndarray, items: np.ndarray) -> np.ndarray:
     """values[keys == item] for each item (0 where absent); ``keys`` sorted."""
-    out = np.zeros(len(items), dtype=np.float32)
-    if len(keys) == 0 or len(items) == 0:
-        return out
-    at = np.minimum(np.searchsorted(keys, items), len(keys) - 1)
-    found = keys[at] == items
-    out[found] = values[at[found]]
-    return out
+    return kernels.lookup(
+        np.asarray(keys, dtype=np.int64),
+        np.asarray(values, dtype=np.float32),
+        np.asarray(items, dtype=np.int64),
+    )
 
 
 # --- latent factors -------------------------------------------------------------------
@@ -303,14 +294,20 @@ class CollaborativeSource:
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
         if row.nnz == 0:
             return np.zeros(len(items), dtype=np.float32)
-        return np.take(self._items, items, axis=0) @ self.user_vector(row)
+        wanted = np.asarray(items, dtype=np.int64)
+        return kernels.dot_rows(self._items, wanted, self.user_vector(row))
 
     def because(self, row: sparse.csr_matrix, item: int) -> int | None:
+        return self.because_many(row, np.array([item], dtype=np.int64))[0]
+
+    def because_many(self, row: sparse.csr_matrix, items: np.ndarray) -> list[int | None]:
+        """The history item whose factors point most the way of each item's."""
         if row.nnz == 0:
-            return None
-        # The history's unit factors once per row; then one small product per item.
+            return [None] * len(items)
+        # The history's unit factors once per row; then one product for all the items.
         history = self._history_memo.get(row, lambda: _unit(self._items[row.indices]))
-        return int(row.indices[int(np.argmax(history @ self._items[item]))])
+        best = np.argmax(history @ self._items[items].T, axis=0)
+        return [int(seed) for seed in row.indices[best]]
 
 
 # --- content, popularity, freshness ---------------------------------------------------
@@ -338,6 +335,7 @@ class ContentSource:
             norms = np.linalg.norm(dense, axis=1, keepdims=True)
             self._unit = np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
         self._memo = _RowMemo()
+        self._scores_memo = _RowMemo()
         self._index: InnerProductIndex | None = None
         if isinstance(self._unit, np.ndarray) and len(self._unit) > ann_above:
             # Inner product on unit rows is the cosine; zero rows (no content) stay out.
@@ -348,7 +346,7 @@ class ContentSource:
 
     def _profile(self, row: sparse.csr_matrix) -> np.ndarray:
         if isinstance(self._unit, np.ndarray):  # the history's rows only
-            vector = row.data.astype(np.float32) @ np.take(self._unit, row.indices, axis=0)
+            vector = kernels.weighted_row_sum(self._unit, row.indices, row.data.astype(np.float32))
         else:
             vector = np.asarray((row @ self._unit).toarray()).ravel()
         norm = float(np.linalg.norm(vector))
@@ -370,8 +368,24 @@ class ContentSource:
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
         if row.nnz == 0:
             return np.zeros(len(items), dtype=np.float32)
-        rows = self._unit[items] if sparse.issparse(self._unit) else np.take(self._unit, items, 0)
-        return np.asarray(rows @ self.profile(row)).ravel()
+        # The engine asks this source and popularity (content affinity) about the same
+        # candidate array in one request: the second ask is free.
+        last = self._scores_memo.get(row, lambda: [None, None])
+        if last[0] is items:
+            return last[1]
+        if isinstance(self._unit, np.ndarray):
+            wanted = np.asarray(items, dtype=np.int64)
+            values = kernels.dot_rows(self._unit, wanted, self.profile(row))
+        else:
+            values = np.asarray(self._unit[items] @ self.profile(row)).ravel()
+        last[0], last[1] = items, values
+        return values
+
+    def rows(self, items: np.ndarray) -> sparse.csr_matrix | np.ndarray:
+        """The unit content rows of ``items`` as one contiguous block (sparse or dense)."""
+        if isinstance(self._unit, np.ndarray):
+            return np.ascontiguousarray(self._unit[items])
+        return sparse.csr_matrix(self._unit[items])
 
     def because(self, row: sparse.csr_matrix, item: int) -> int | None:
         if row.nnz == 0:
@@ -399,22 +413,24 @@ class PopularitySource:
         self._log = np.log1p(self.listeners).astype(np.float32)
         self._order = _top_of(self._log.astype(np.float64), len(self._log))
         self.content = content
-        self._heads: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._heads: dict[int, tuple[np.ndarray, np.ndarray, Any]] = {}
 
-    def _head(self, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``size`` most popular items and their log counts, kept once computed."""
+    def _head(self, size: int, content: ContentSource) -> tuple[np.ndarray, np.ndarray, Any]:
+        """The ``size`` most popular items, their log counts and content rows (one block,
+        so a request reads it sequentially, not item by item), kept once computed."""
         head = self._heads.get(size)
         if head is None:
             items = self._order[:size]
-            head = self._heads[size] = (items, self._log[items])
+            head = self._heads[size] = (items, self._log[items], content.rows(items))
         return head
 
     def top(self, row: sparse.csr_matrix, n: int) -> np.ndarray:
         if self.content is None or row.nnz == 0:
             return self._order[:n]
         # "Popular in your genres": the head of the popularity order, by content affinity.
-        pool, logs = self._head(max(20 * n, 2000))
-        values = logs * np.maximum(self.content.affinity(row, pool), 0.0)
+        pool, logs, vectors = self._head(max(20 * n, 2000), self.content)
+        affinity = np.asarray(vectors @ self.content.profile(row)).ravel()
+        values = logs * np.maximum(affinity, 0.0)
         return pool[_top_of(values.astype(np.float64), n)]
 
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:

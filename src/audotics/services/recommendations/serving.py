@@ -207,6 +207,8 @@ def build_state(
         item_artist=item_artist,
         item_vectors=unit,
     )
+    if n_items:  # loads (first time: compiles) the request kernels here, not in a request
+        engine.recommend(engine.history_row([0]), 1, diversity=0.2, max_per_artist=2)
     return ServingState(
         engine=engine,
         track_ids=tuple(track_ids),
