@@ -7,8 +7,9 @@ retrieval, blending and sources as the API), assembled from the training matrix:
   alpha 2: the optimum of the ALS grid on HetRec validation, see tuning.py);
 * ``item``: EASE weights (relative lambda 6, top 4000 items) sparsified to each
   item's 200 strongest neighbours;
-* ``content``: tag tf-idf (``Interactions.item_tags``) when the dataset has tags;
-  audio features in the product;
+* ``content``: tag tf-idf (``Interactions.item_tags``) when the dataset has tags --
+  of the data being fitted, so without the tags of its held-out (user, item) pairs
+  (``Interactions.select``); in tuning, of validation-train; audio features in the product;
 * ``knn``: cosine item-kNN on the listener columns (100 neighbours), which reaches
   the long tail that EASE's top-4000 items cannot;
 * ``graph``: RP3beta (alpha 1, beta 0.3, 200 neighbours), the item -> listener -> item
@@ -254,12 +255,15 @@ class HybridModel:
 
     def fit(self, data: TrainData) -> None:
         grid = QUICK_GRID if self.options.quick else WEIGHT_GRID
-        content = self._content(data)
         if data.validation is not None:
             started = time.perf_counter()
             v_train, v_relevant = data.validation()
+            # Tags of validation-train only: the validation pairs' own tags stay out.
             engine = build_engine(
-                v_train, content=content, quick=self.options.quick, seed=self.options.seed
+                v_train,
+                content=self._content(v_train),
+                quick=self.options.quick,
+                seed=self.options.seed,
             )
             users = np.flatnonzero(np.asarray(v_relevant.getnnz(axis=1)) > 0)
             if len(users) > self.max_validation_users:
@@ -282,7 +286,7 @@ class HybridModel:
             self.tuning_seconds = time.perf_counter() - started
         self.engine = build_engine(
             data,
-            content=content,
+            content=self._content(data),
             weights=self.weights,
             quick=self.options.quick,
             seed=self.options.seed,
