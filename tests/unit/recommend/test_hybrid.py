@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from audotics.ml.cf.confidence import ConfidenceWeights, net_weights
 from audotics.ml.datasets.synthetic import SyntheticData, generate_synthetic
-from audotics.ml.evaluate.hybrid import HybridModel, build_engine, tune_weights
+from audotics.ml.evaluate.hybrid import HybridModel, build_engine, tag_pseudo_users, tune_weights
 from audotics.ml.evaluate.models import ModelOptions, TrainData
 from audotics.ml.evaluate.runner import EvaluationResult, make_split, run_evaluation
 from audotics.ml.recommend import BlendWeights, rerank
@@ -118,3 +119,16 @@ def test_weight_tuning_scores_every_grid_point_as_the_per_user_blend() -> None:
     assert max(entry["ndcg@10"] for entry in log) == pytest.approx(
         max(e["ndcg@10"] for e in log if all(e[k] == getattr(best, k) for k in grid))
     )
+
+
+def test_tag_pseudo_users_follow_the_real_users_at_the_confidence_scale() -> None:
+    confidence = sparse.csr_matrix(np.array([[3.0, 0, 1.0], [0, 2.0, 2.0]], dtype=np.float32))
+    # Tag 0 on items 0 and 2 (counts 2, 1), tag 1 on item 1 only (one item: no row).
+    tags = sparse.csr_matrix(np.array([[2, 0], [0, 5], [1, 0]], dtype=np.float32))
+    stacked = tag_pseudo_users(confidence, tags, 0.5).toarray()
+    assert stacked.shape == (3, 3)
+    assert np.array_equal(stacked[:2], confidence.toarray())
+    pseudo = stacked[2]
+    assert pseudo[1] == 0.0 and pseudo[0] > pseudo[2] > 0.0
+    assert np.isclose(pseudo[pseudo > 0].mean(), 0.5 * confidence.data.mean())
+    assert np.array_equal(tag_pseudo_users(confidence, tags, 0.0).toarray(), confidence.toarray())

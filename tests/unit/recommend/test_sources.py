@@ -14,6 +14,7 @@ from audotics.ml.recommend.sources import (
     ContentSource,
     ItemItemSource,
     cosine_neighbours,
+    ease_neighbours,
     rp3beta_neighbours,
 )
 
@@ -112,3 +113,17 @@ def test_rp3beta_is_the_popularity_penalised_three_step_walk() -> None:
     strong = rp3beta_neighbours(train, alpha, 1.0, 80).toarray()
     popular = np.argsort(-listeners)[:10]
     assert strong[:, popular].sum() / strong.sum() < mild[:, popular].sum() / mild.sum()
+
+
+def test_ease_side_information_ties_items_described_alike_that_nobody_played_together() -> None:
+    # Two listener communities, {0, 1} and {2, 3}; items 0 and 2 share a tag, 1 and 3 another.
+    listening = sparse.csr_matrix(
+        np.array([[1, 1, 0, 0], [2, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 2]], dtype=np.float32)
+    )
+    tags = sparse.csr_matrix(np.array([[1, 0], [0, 1], [1, 0], [0, 1]], dtype=np.float32))
+    plain = ease_neighbours(listening, 0.5, 4, 3).toarray()
+    tied = ease_neighbours(listening, 0.5, 4, 3, side=tags, side_weight=1.0).toarray()
+    assert plain[0, 2] == 0.0 and plain[2, 0] == 0.0  # no co-listening, no weight
+    assert tied[0, 2] > 0.0 and tied[2, 0] > 0.0
+    assert tied[0, 1] > 0.0  # co-listening still counts
+    assert np.array_equal(ease_neighbours(listening, 0.5, 4, 3, side=tags).toarray(), plain)

@@ -105,3 +105,59 @@ def test_real_lastfm_2k_counts_match_the_readme() -> None:
     tagged_items = np.isin(data.tag_artist, data.artist_ids)
     assert 0 < tagged_items.sum() < 186_479
     assert log.item_tags is not None and log.item_tags.sum() == tagged_items.sum()
+
+
+def _tag_folder(root: Path) -> Path:
+    """Four users with three artists each; user 1 alone tags artist 11 "secret"."""
+    plays = [b"userID\tartistID\tweight"]
+    for user in (1, 2, 3, 4):
+        plays += [f"{user}\t{artist}\t{5 + artist}".encode() for artist in (10 + user, 20, 30)]
+    _write(root / "user_artists.dat", plays)
+    _write(root / "tags.dat", [b"tagID\ttagValue", b"1\trock", b"2\tsecret"])
+    _write(
+        root / "user_taggedartists.dat",
+        [
+            b"userID\tartistID\ttagID\tday\tmonth\tyear",
+            b"1\t11\t2\t1\t1\t2009",  # the only "secret": on user 1's own artist 11
+            b"2\t11\t1\t1\t1\t2009",  # user 2 never played 11: not bound to a listen
+            b"3\t20\t1\t1\t1\t2009",
+            b"9\t30\t1\t1\t1\t2009",  # a tagger without plays
+        ],
+    )
+    return root
+
+
+def test_a_users_tags_of_a_held_out_artist_never_reach_the_training_content(
+    tmp_path: Path,
+) -> None:
+    from audotics.ml.evaluate import random_holdout
+    from audotics.ml.evaluate.hybrid import tag_tfidf
+
+    log = from_hetrec(load_lastfm_hetrec(_tag_folder(tmp_path)))
+    secret = log.tag_names.index("secret")
+    artist_11 = log.item_ids.index("11")
+    assert log.item_tags is not None and log.item_tags[artist_11, secret] == 1.0
+    assert log.tag_user is not None and sorted(log.tag_user.tolist()) == [-1, 0, 1, 2]
+    outcomes = set()
+    for seed in range(40):  # some seeds hold (user 1, artist 11) out, others keep it
+        split = random_holdout(log, fraction=0.34, seed=seed)
+        held = {(int(u), int(i)) for u, i in zip(split.test.user, split.test.item, strict=True)}
+        tags = split.train.item_tags
+        assert tags is not None
+        content = tag_tfidf(tags)
+        outcomes.add((0, artist_11) in held)
+        if (0, artist_11) in held:
+            assert tags[artist_11, secret] == 0.0 and content[:, secret].nnz == 0
+        else:
+            assert tags[artist_11, secret] == 1.0
+        # Assignments not bound to a held-out listen stay: user 2's and the tagless user's.
+        rock = log.tag_names.index("rock")
+        assert tags[artist_11, rock] == 1.0 and tags[log.item_ids.index("30"), rock] == 1.0
+        inner = split.validation()
+        inner_held = held | {
+            (int(u), int(i)) for u, i in zip(inner.test.user, inner.test.item, strict=True)
+        }
+        inner_tags = inner.train.item_tags
+        assert inner_tags is not None
+        assert inner_tags[artist_11, secret] == (0.0 if (0, artist_11) in inner_held else 1.0)
+    assert outcomes == {True, False}

@@ -8,6 +8,15 @@ artist, keyed by its HetRec id and named by ``artists.dat``.
 
 Times are float64 epoch seconds, NaN when unknown (HetRec plays, a scrobble
 without a date). Events are int8 codes into :data:`EVENTS`.
+
+The content side, ``item_tags`` (items x tags counts), is derived from per-assignment
+arrays (``tag_user``, ``tag_item``, ``tag_id``) when the format has them (HetRec's
+``user_taggedartists.dat``). A tag user u gave to item i is bound to the pair (u, i):
+:meth:`Interactions.select` keeps it only if the subset still has an event of that pair
+(or the log never had one: a tag without a listen), so a split's training part never
+carries the tags of its held-out pairs -- otherwise a held-out item's tag profile would
+hold the user's own words for it. Formats without per-user tags keep ``item_tags`` as
+given.
 """
 
 from __future__ import annotations
@@ -46,6 +55,11 @@ class Interactions:
     item_names: tuple[str, ...] = ()  # display names, aligned with item_ids
     item_tags: sparse.csr_matrix | None = None  # items x tags (counts), the content side
     tag_names: tuple[str, ...] = ()
+    #: per tag assignment (aligned): user index (-1: a tagger with no listens), item
+    #: index, tag column of ``item_tags``; None when the format has no per-user tags
+    tag_user: np.ndarray | None = None
+    tag_item: np.ndarray | None = None
+    tag_id: np.ndarray | None = None
     issues: tuple[ParseIssue, ...] = field(default=(), repr=False)
 
     def __len__(self) -> int:
@@ -64,18 +78,55 @@ class Interactions:
         return bool(np.isfinite(self.timestamp).any())
 
     def select(self, rows: np.ndarray) -> Interactions:
-        """The events at ``rows`` (a boolean mask or indices), same id maps and metadata."""
-        return replace(
+        """The events at ``rows`` (a boolean mask or indices), same id maps and metadata.
+
+        Tag assignments whose (user, item) pair has events here but none at ``rows`` go
+        with the dropped events (see the module docstring), and ``item_tags`` is
+        recounted from the rest.
+        """
+        user, item = self.user[rows], self.item[rows]
+        subset = replace(
             self,
-            user=self.user[rows],
-            item=self.item[rows],
+            user=user,
+            item=item,
             count=self.count[rows],
             timestamp=self.timestamp[rows],
             event=self.event[rows],
         )
+        if self.tag_user is None or self.tag_item is None or self.tag_id is None:
+            return subset
+        before = np.unique(self._pairs(self.user, self.item))
+        after = np.unique(self._pairs(user, item))
+        dropped = np.setdiff1d(before, after, assume_unique=True)
+        keep = ~np.isin(self._pairs(self.tag_user, self.tag_item), dropped)
+        tag_user, tag_item, tag_id = self.tag_user[keep], self.tag_item[keep], self.tag_id[keep]
+        n_tags = self.item_tags.shape[1] if self.item_tags is not None else len(self.tag_names)
+        return replace(
+            subset,
+            tag_user=tag_user,
+            tag_item=tag_item,
+            tag_id=tag_id,
+            item_tags=tag_counts(tag_item, tag_id, self.n_items, n_tags),
+        )
+
+    def _pairs(self, user: np.ndarray, item: np.ndarray) -> np.ndarray:
+        """One int64 key per (user, item); negative for a user index of -1."""
+        return user.astype(np.int64) * self.n_items + item
 
     def item_name(self, index: int) -> str:
         return self.item_names[index] if self.item_names else self.item_ids[index]
+
+
+def tag_counts(
+    tag_item: np.ndarray, tag_id: np.ndarray, n_items: int, n_tags: int
+) -> sparse.csr_matrix:
+    """(items x tags) float32 counts of the assignments (item, tag)."""
+    matrix = sparse.csr_matrix(
+        (np.ones(len(tag_item), dtype=np.float32), (tag_item, tag_id)),
+        shape=(n_items, n_tags),
+    )
+    matrix.sum_duplicates()
+    return matrix
 
 
 def from_records(
@@ -124,11 +175,19 @@ def from_records(
 
 
 def from_hetrec(data: HetRecData) -> Interactions:
-    """Artist-level log: one row per (user, artist) with its play count; tags as content."""
+    """Artist-level log: one row per (user, artist) with its play count; tags as content.
+
+    Every tag assignment on a played artist is kept with its user (``tag_user`` etc.), so
+    splits can hold a user's tags of an artist out with that user's plays of it.
+    """
     user_ids = data.user_ids
     artist_ids = data.artist_ids
     n = len(data.play_user)
     tags, tag_ids = data.artist_tag_matrix(artist_ids)
+    on_items = np.isin(data.tag_artist, artist_ids)
+    tag_user = np.searchsorted(user_ids, data.tag_user[on_items])
+    tag_user = np.minimum(tag_user, max(len(user_ids) - 1, 0))
+    known_user = user_ids[tag_user] == data.tag_user[on_items] if len(user_ids) else tag_user < 0
     return Interactions(
         user_ids=tuple(str(u) for u in user_ids.tolist()),
         item_ids=tuple(str(a) for a in artist_ids.tolist()),
@@ -140,6 +199,9 @@ def from_hetrec(data: HetRecData) -> Interactions:
         item_names=tuple(data.artist_name(a) for a in artist_ids.tolist()),
         item_tags=tags,
         tag_names=tuple(data.tag_names.get(int(t), str(t)) for t in tag_ids.tolist()),
+        tag_user=np.where(known_user, tag_user, -1).astype(np.int32),
+        tag_item=np.searchsorted(artist_ids, data.tag_artist[on_items]).astype(np.int32),
+        tag_id=np.searchsorted(tag_ids, data.tag_id[on_items]).astype(np.int32),
         issues=tuple(data.issues),
     )
 

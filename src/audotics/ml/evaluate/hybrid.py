@@ -4,11 +4,14 @@ It is :class:`audotics.ml.recommend.engine.RecommendationEngine` itself (same
 retrieval, blending and sources as the API), assembled from the training matrix:
 
 * ``cf``: implicit ALS on the confidence matrix (64 factors, lambda = 25 * alpha,
-  alpha 2: the optimum of the ALS grid on HetRec validation, see tuning.py);
+  alpha 2: the optimum of the ALS grid on HetRec validation, see tuning.py), with one
+  pseudo-user per tag when the dataset has tags (:func:`tag_pseudo_users`);
 * ``item``: EASE weights (relative lambda 6, top 4000 items) sparsified to each
-  item's 200 strongest neighbours;
-* ``content``: tag tf-idf (``Interactions.item_tags``) when the dataset has tags;
-  audio features in the product;
+  item's 200 strongest neighbours; with tags, fitted on the listening stacked with the
+  tag tf-idf (``ease_neighbours(side=...)``, Jeunen et al. 2020);
+* ``content``: tag tf-idf (``Interactions.item_tags``) when the dataset has tags --
+  of the data being fitted, so without the tags of its held-out (user, item) pairs
+  (``Interactions.select``); in tuning, of validation-train; audio features in the product;
 * ``knn``: cosine item-kNN on the listener columns (100 neighbours), which reaches
   the long tail that EASE's top-4000 items cannot;
 * ``graph``: RP3beta (alpha 1, beta 0.3, 200 neighbours), the item -> listener -> item
@@ -80,6 +83,11 @@ QUICK_GRID: dict[str, tuple[float, ...]] = {
 SOCIAL_RETRIEVE = 100  # social candidates added to the engine's pool
 SOCIAL_TWO_HOP = 0.0  # weight of friends of friends (see SocialGraph)
 RP3_ALPHA, RP3_BETA = 1.0, 0.3  # best alone on HetRec validation of (0.5-1) x (0.3-0.5)
+# Tags as side information of the collaborative models (ADR 0007, 2026-12-03 leak-free
+# tags): EASE's Gram gains TAG_EASE_WEIGHT x its mean diagonal x the items' tag cosine;
+# ALS sees one pseudo-user per tag, its cells TAG_ALS_SCALE x the mean confidence.
+TAG_EASE_WEIGHT = 1.0
+TAG_ALS_SCALE = 0.25
 
 
 def log_weighted(net: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -100,19 +108,46 @@ def tag_tfidf(item_tags: sparse.csr_matrix) -> sparse.csr_matrix:
     return sparse.csr_matrix(tf @ sparse.diags(idf))
 
 
+def tag_pseudo_users(
+    confidence: sparse.csr_matrix, item_tags: sparse.spmatrix, scale: float
+) -> sparse.csr_matrix:
+    """``confidence`` (users x items) with one pseudo-user row per tag on two or more items.
+
+    A tag's row holds log(1 + count) on the items it was given to, rescaled so its mean
+    cell is ``scale`` times the mean confidence: collective factorisation of listening
+    and tags, so items tagged alike get close factors even with few listeners. Real
+    users keep their row indices (the pseudo-users come after them).
+    """
+    by_tag = sparse.csr_matrix(item_tags, dtype=np.float32).T.tocsr()
+    by_tag = by_tag[np.asarray((by_tag > 0).sum(axis=1)).ravel() >= 2]
+    by_tag.data = np.log1p(np.maximum(by_tag.data, 0.0))
+    by_tag.eliminate_zeros()
+    users = sparse.csr_matrix(confidence, dtype=np.float32)
+    if by_tag.nnz == 0 or users.nnz == 0 or scale <= 0:
+        return users
+    factor = scale * float(users.data.mean()) / float(by_tag.data.mean())
+    return sparse.csr_matrix(sparse.vstack([users, by_tag * factor]))
+
+
 def build_engine(
     data: TrainData,
     *,
     content: sparse.spmatrix | np.ndarray | None = None,
+    tags: sparse.spmatrix | None = None,
     weights: BlendWeights | None = None,
     quick: bool = False,
     seed: int = 0,
 ) -> RecommendationEngine:
+    """The engine on ``data``; ``tags`` (items x tags counts of this data) also enter the
+    collaborative models as side information (ALS pseudo-users, EASE side Gram)."""
     rows = log_weighted(data.net)
     listeners = np.asarray((rows > 0).sum(axis=0)).ravel()
     alpha = 2.0
+    confidence = data.confidence(alpha)
+    if tags is not None and tags.nnz:
+        confidence = tag_pseudo_users(confidence, tags, TAG_ALS_SCALE)
     als = train_als(
-        data.confidence(alpha),
+        confidence,
         ALSParams(
             factors=32 if quick else 64,
             regularization=25.0 * alpha,
@@ -123,7 +158,16 @@ def build_engine(
     )
     sources: list[Source] = [
         CollaborativeSource(als),
-        ItemItemSource(ease_neighbours(rows, 6.0, 1500 if quick else 4000, 100 if quick else 200)),
+        ItemItemSource(
+            ease_neighbours(
+                rows,
+                6.0,
+                1500 if quick else 4000,
+                100 if quick else 200,
+                side=tag_tfidf(tags) if tags is not None and tags.nnz else None,
+                side_weight=TAG_EASE_WEIGHT,
+            )
+        ),
         ItemItemSource(cosine_neighbours(rows, 100), name="knn"),
         ItemItemSource(
             rp3beta_neighbours(rows, RP3_ALPHA, RP3_BETA, 100 if quick else 200), name="graph"
@@ -249,17 +293,27 @@ class HybridModel:
     def _content(self, data: TrainData) -> sparse.spmatrix | np.ndarray | None:
         if self.content is not None:
             return self.content
+        tags = self._tags(data)
+        return tag_tfidf(tags) if tags is not None else None
+
+    @staticmethod
+    def _tags(data: TrainData) -> sparse.csr_matrix | None:
+        """This data's item-tag counts (without its held-out pairs' tags), if any."""
         tags = data.interactions.item_tags
-        return tag_tfidf(tags) if tags is not None and tags.nnz else None
+        return tags if tags is not None and tags.nnz else None
 
     def fit(self, data: TrainData) -> None:
         grid = QUICK_GRID if self.options.quick else WEIGHT_GRID
-        content = self._content(data)
         if data.validation is not None:
             started = time.perf_counter()
             v_train, v_relevant = data.validation()
+            # Tags of validation-train only: the validation pairs' own tags stay out.
             engine = build_engine(
-                v_train, content=content, quick=self.options.quick, seed=self.options.seed
+                v_train,
+                content=self._content(v_train),
+                tags=self._tags(v_train),
+                quick=self.options.quick,
+                seed=self.options.seed,
             )
             users = np.flatnonzero(np.asarray(v_relevant.getnnz(axis=1)) > 0)
             if len(users) > self.max_validation_users:
@@ -282,7 +336,8 @@ class HybridModel:
             self.tuning_seconds = time.perf_counter() - started
         self.engine = build_engine(
             data,
-            content=content,
+            content=self._content(data),
+            tags=self._tags(data),
             weights=self.weights,
             quick=self.options.quick,
             seed=self.options.seed,

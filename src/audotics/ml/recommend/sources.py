@@ -118,12 +118,24 @@ def cosine_neighbours(train: sparse.csr_matrix, neighbours: int) -> sparse.csr_m
 
 
 def ease_neighbours(
-    train: sparse.csr_matrix, regularization: float, max_items: int, neighbours: int
+    train: sparse.csr_matrix,
+    regularization: float,
+    max_items: int,
+    neighbours: int,
+    *,
+    side: sparse.spmatrix | None = None,
+    side_weight: float = 0.0,
 ) -> sparse.csr_matrix:
     """EASE weights on the ``max_items`` most listened items, top ``neighbours`` per row.
 
     ``regularization`` is relative to the mean diagonal of the Gram matrix (as in the
     EASE baseline), so one value fits datasets of any size.
+
+    ``side`` (items x features, e.g. tag tf-idf) enters as pseudo-users, EASE fitted on
+    the listening stacked with the unit feature columns (Jeunen et al. 2020, closed-form
+    CF with side information): the Gram matrix gains ``side_weight`` x its mean
+    diagonal x the cosine of the items' feature rows, so two items described alike are
+    tied even when few people played both.
     """
     n_items = train.shape[1]
     listeners = np.asarray((train > 0).sum(axis=0)).ravel()
@@ -131,7 +143,11 @@ def ease_neighbours(
     items = np.sort(ranked[listeners[ranked] > 0][:max_items])
     x = train[:, items].astype(np.float64)
     gram = np.asarray((x.T @ x).toarray())
-    lam = regularization * float(np.diag(gram).mean() if len(items) else 0.0)
+    scale = float(np.diag(gram).mean() if len(items) else 0.0)
+    if side is not None and side_weight > 0:
+        described = unit_rows(sparse.csr_matrix(side)[items])
+        gram += side_weight * scale * np.asarray((described @ described.T).toarray())
+    lam = regularization * scale
     gram[np.diag_indices_from(gram)] += max(lam, 1e-6)
     p = np.linalg.inv(gram)
     b = -p / np.diag(p)
