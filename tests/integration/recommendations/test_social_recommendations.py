@@ -42,19 +42,29 @@ async def _fans_of_the_first_three(world: World) -> None:
         assert (await world.submit(body, fan)).status_code == 201
 
 
-async def test_what_people_you_follow_play_is_recommended_by_name(world: World) -> None:
-    await _fans_of_the_first_three(world)
+async def _bob_plays_the_niche(world: World) -> Any:
     niche = world.tracks[5]  # only Bob plays it
     played = {"listens": [listen(niche, "complete", m) for m in range(3)]}
     assert (await world.submit(played, world.bob)).status_code == 201
+    return niche
 
-    listed = await _recommendations(world)
+
+async def _after_following_bob(
+    world: World, listed: list[dict[str, Any]], niche: Any
+) -> list[dict[str, Any]]:
+    """Alice's recommendations once she follows Bob; ``listed`` (before) is not social."""
     before = _explanation_of(listed, niche)
     assert before is None or before["kind"] != "social", before
-
     followed = await world.client.put(f"{API}/me/following/bob", headers=world.alice.headers)
     assert followed.status_code == 201
-    items = await _recommendations(world)
+    return await _recommendations(world)
+
+
+async def test_what_people_you_follow_play_is_recommended_by_name(world: World) -> None:
+    await _fans_of_the_first_three(world)
+    niche = await _bob_plays_the_niche(world)
+    listed = await _recommendations(world)
+    items = await _after_following_bob(world, listed, niche)
     explanation = _explanation_of(items, niche)
     assert explanation is not None, items
     assert explanation["kind"] == "social" and explanation["seed_username"] == "bob"
@@ -105,18 +115,11 @@ async def test_a_follow_sharing_nothing_with_you_still_shows(world: World) -> No
     """Followed people weigh by taste overlap, with a floor (ADR 0007): Bob plays nothing
     Alice plays, and his track still reaches her, named, once she follows him."""
     await _fans_of_the_first_three(world)
-    niche = world.tracks[5]
-    played = {"listens": [listen(niche, "complete", m) for m in range(3)]}
-    assert (await world.submit(played, world.bob)).status_code == 201
+    niche = await _bob_plays_the_niche(world)
     mine = {"listens": [listen(world.tracks[0], "complete", 10 + m) for m in range(2)]}
     assert (await world.submit(mine)).status_code == 201
-
     listed = await _recommendations(world)
-    before = _explanation_of(listed, niche)
-    assert before is None or before["kind"] != "social", before
-    followed = await world.client.put(f"{API}/me/following/bob", headers=world.alice.headers)
-    assert followed.status_code == 201
-    items = await _recommendations(world)
+    items = await _after_following_bob(world, listed, niche)
     explanation = _explanation_of(items, niche)
     assert explanation is not None and explanation["kind"] == "social", explanation
     assert explanation["seed_username"] == "bob"
