@@ -203,3 +203,29 @@ def test_with_a_floor_people_sharing_nothing_with_the_user_count_alike() -> None
     assert not FollowedListening(listening).taste_weights(listening[0], np.array([1, 2])).any()
     with pytest.raises(ValueError, match="floor"):
         FollowedListening(listening, floor=1.5)
+
+
+def test_nobody_you_follow_is_named_for_an_item_none_of_them_plays() -> None:
+    # The followed user 1 plays only item 3. Item 6 is co-listened weakest of all, so its
+    # social z-score (no one plays it) beats its co-listening one: "social" would top its
+    # contributions, yet naming the people you follow for it would be untrue.
+    listening = _listening({0: {0: 5}, 1: {0: 1, 3: 40}}, 2)
+    from audotics.ml.recommend.sources import ItemItemSource
+
+    similarity = sparse.csr_matrix(
+        (np.array([0.9, 0.5, 0.05], np.float32), ([0, 0, 0], [4, 5, 6])), shape=(8, 8)
+    )
+    engine = RecommendationEngine(
+        [ItemItemSource(similarity, name="knn")],
+        BlendWeights(cf=0, item=0, knn=1.0, content=0, popularity=0, social=1.0, half_history=0),
+        n_items=N_ITEMS,
+        retrieve_of={"social": 5},
+    )
+    social = SocialGraph(_follows([(0, 1)], 2), listening).for_user(0)
+    found = engine.recommend(listening[0], 4, per_request=(social,))
+    by_item = {r.item: r for r in found}
+    assert set(by_item) == {3, 4, 5, 6}
+    assert by_item[3].explanation.kind == "social" and by_item[3].explanation.seed_user == 1
+    six = by_item[6]
+    assert six.contributions["social"] > six.contributions["knn"], six  # the trap is set
+    assert six.explanation.kind == "knn" and six.explanation.seed_item == 0, six

@@ -27,7 +27,8 @@ For one user history row (see :mod:`audotics.ml.recommend.sources`):
    ``diversity`` in [0, 1] (0 = pure relevance), and at most ``max_per_artist``
    items per artist.
 4. **Explain**: each item carries the source with the largest weighted
-   contribution and, where it has one, the history item (or followed user) behind it.
+   contribution and, where it has one, the history item (or followed user) behind it;
+   the people you follow are named only for items one of them plays.
 """
 
 from __future__ import annotations
@@ -286,13 +287,17 @@ def _explain_all(
     (``because_many`` where a source has it: one product instead of one per item)."""
     kinds = [_kind(row, share) for share in shares]
     out: list[Explanation | None] = [None] * len(items)
-    for kind in dict.fromkeys(kinds):
-        at = [i for i, k in enumerate(kinds) if k == kind]
+    for i, kind in enumerate(kinds):
         source = sources.get(kind)
         if isinstance(source, SocialSource):
-            for i in at:
-                out[i] = Explanation(kind=kind, seed_user=source.friend(items[i]))
-            continue
+            friend = source.friend(items[i])
+            if friend is not None:
+                out[i] = Explanation(kind=kind, seed_user=friend)
+            else:  # nobody followed plays it: the reason is among the other sources
+                kinds[i] = _kind(row, {k: v for k, v in shares[i].items() if k != kind})
+    for kind in dict.fromkeys(k for i, k in enumerate(kinds) if out[i] is None):
+        at = [i for i, k in enumerate(kinds) if k == kind and out[i] is None]
+        source = sources.get(kind)
         mine = [items[i] for i in at]
         many = getattr(source, "because_many", None)
         if source is None:
