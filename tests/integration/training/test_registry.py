@@ -189,11 +189,15 @@ async def test_holder_polls_and_survives_a_bad_version(object_store: ObjectStore
             await asyncio.sleep(0.02)
         assert holder.current is not None and holder.current.version == first
         # A newer version whose artifact is damaged: the holder keeps serving the old one.
+        # Polling pauses meanwhile, or a poll could load version 2 before it is damaged.
+        await holder.stop()
         bad = await publish(registry, 2)
         await object_store.put(f"models/cf/{bad}/model.npz", b"not a model")
         with pytest.raises(CorruptModel):
             await holder.refresh()
         assert holder.current.version == first and holder.failures >= 1
+        await holder.start()  # the damaged latest version fails again, logged, not raised
+        assert holder.current.version == first
         # Fixed by publishing again: picked up by the poll.
         good = await publish(registry, 3)
         for _ in range(200):
