@@ -12,6 +12,8 @@ from audotics.ml.evaluate import hybrid
 from audotics.ml.recommend import BlendWeights, RecommendationEngine
 from audotics.ml.recommend.engine import SOURCE_NAMES
 from audotics.ml.recommend.sources import (
+    RP3_ALPHA,
+    RP3_BETA,
     ItemItemSource,
     PopularitySource,
     rp3beta_neighbours,
@@ -22,8 +24,6 @@ from audotics.services.recommendations.common import personal_text
 from audotics.services.recommendations.generate_schemas import GeneratedReason
 from audotics.services.recommendations.schemas import ExplanationKind
 from audotics.services.recommendations.serving import (
-    GRAPH_ALPHA,
-    GRAPH_BETA,
     GRAPH_NEIGHBOURS,
     SERVING_WEIGHTS,
     build_state,
@@ -54,13 +54,13 @@ def test_the_serving_state_serves_the_offline_rp3beta_graph() -> None:
     ]
     state = build_state(interactions, [], {t.id: t for t in tracks}, None)
 
-    assert (GRAPH_ALPHA, GRAPH_BETA) == (hybrid.RP3_ALPHA, hybrid.RP3_BETA)
+    assert (RP3_ALPHA, RP3_BETA) == (hybrid.RP3_ALPHA, hybrid.RP3_BETA)
     assert SERVING_WEIGHTS.graph > 0
     graph = state.engine.sources["graph"]
     assert isinstance(graph, ItemItemSource)
     rows = state.followed_listening.unit  # the listening matrix, rows scaled
     assert rows is not None
-    expected = rp3beta_neighbours(rows, GRAPH_ALPHA, GRAPH_BETA, GRAPH_NEIGHBOURS)
+    expected = rp3beta_neighbours(rows, RP3_ALPHA, RP3_BETA, GRAPH_NEIGHBOURS)
     assert np.allclose(graph.similarity.toarray(), expected.toarray(), atol=1e-6)
     assert graph.similarity.nnz > 0 and "knn" in state.engine.sources
 

@@ -87,9 +87,9 @@ class FactorModel:
             self._gram = y.T @ y + self.regularization * np.eye(y.shape[1])
         return self._gram
 
-    def _factors32(self) -> np.ndarray:
-        """The item factors as C-contiguous float32 (what the kernel reads; no copy when
-        they already are)."""
+    def item_factors32(self) -> np.ndarray:
+        """The item factors as C-contiguous float32, kept (what the fold-in kernel and the
+        CF source read; no copy when they already are)."""
         if self._contiguous is None:
             self._contiguous = np.ascontiguousarray(self.item_factors, dtype=np.float32)
         return self._contiguous
@@ -124,7 +124,7 @@ class FactorModel:
         # The system is symmetric positive definite (Y^T Y + lambda I plus the history's
         # rank-one terms), so a compiled Cholesky solves it in one call; only confidences
         # below 1 can break definiteness, and then a general solve does.
-        x = kernels.fold_in_solve(self._item_gram(), self._factors32(), unique, conf)
+        x = kernels.fold_in_solve(self._item_gram(), self.item_factors32(), unique, conf)
         if len(x) == 0:
             y = self.item_factors[unique].astype(np.float64)
             a = self._item_gram() + (y.T * (np.abs(conf) - 1.0)) @ y

@@ -52,6 +52,8 @@ from audotics.ml.recommend.engine import (
 )
 from audotics.ml.recommend.social import SocialGraph, SocialSource
 from audotics.ml.recommend.sources import (
+    RP3_ALPHA,
+    RP3_BETA,
     CollaborativeSource,
     ContentSource,
     ItemItemSource,
@@ -82,7 +84,6 @@ QUICK_GRID: dict[str, tuple[float, ...]] = {
 }
 SOCIAL_RETRIEVE = 100  # social candidates added to the engine's pool
 SOCIAL_TWO_HOP = 0.0  # weight of friends of friends (see SocialGraph)
-RP3_ALPHA, RP3_BETA = 1.0, 0.3  # best alone on HetRec validation of (0.5-1) x (0.3-0.5)
 # Tags as side information of the collaborative models (ADR 0007, 2026-12-03 leak-free
 # tags): EASE's Gram gains TAG_EASE_WEIGHT x its mean diagonal x the items' tag cosine;
 # ALS sees one pseudo-user per tag, its cells TAG_ALS_SCALE x the mean confidence.

@@ -159,6 +159,11 @@ def ease_neighbours(
     )
 
 
+#: RP3beta's exponents as tuned (best alone on HetRec validation of (0.5-1) x (0.3-0.5)):
+#: one pair for the offline hybrid and the served engine, so the measured source serves.
+RP3_ALPHA, RP3_BETA = 1.0, 0.3
+
+
 def rp3beta_neighbours(
     train: sparse.csr_matrix, alpha: float, beta: float, neighbours: int
 ) -> sparse.csr_matrix:
@@ -278,7 +283,7 @@ class CollaborativeSource:
 
     def __init__(self, model: FactorModel, *, ann: bool = True, probes: int | None = None) -> None:
         self.model = model
-        self._items = np.ascontiguousarray(model.item_factors, dtype=np.float32)
+        self._items = model.item_factors32()
         self._index: InnerProductIndex | None = None
         self._probes = probes
         self._memo = _RowMemo()

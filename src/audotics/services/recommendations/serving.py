@@ -33,6 +33,8 @@ from audotics.ml.recommend import BlendWeights, RecommendationEngine
 from audotics.ml.recommend.seeded import unit_rows
 from audotics.ml.recommend.social import FollowedListening, SocialSource
 from audotics.ml.recommend.sources import (
+    RP3_ALPHA,
+    RP3_BETA,
     CollaborativeSource,
     ContentSource,
     ItemItemSource,
@@ -63,9 +65,8 @@ SERVING_WEIGHTS = BlendWeights(
     social=0.25,
     half_history=5.0,
 )
-#: RP3beta as the offline hybrid builds it (ml/evaluate/hybrid.py: RP3_ALPHA, RP3_BETA,
-#: 200 neighbours), so the source measured offline is the one that serves (ADR 0007).
-GRAPH_ALPHA, GRAPH_BETA, GRAPH_NEIGHBOURS = 1.0, 0.3, 200
+#: RP3beta neighbours per track, as the offline hybrid keeps (its exponents: sources.RP3_*).
+GRAPH_NEIGHBOURS = 200
 #: Everyone a user follows weighs at least this share of the best-matching one's taste
 #: weight, so a follow with no listening in common still shows (ADR 0007, social).
 FOLLOW_FLOOR = 0.1
@@ -178,7 +179,7 @@ def build_state(
     # The item -> listener -> item walk on the same listening: it discounts co-listens by
     # heavy listeners and popular targets, which the cosine does not (~0.8x the cosine's
     # build time at 100k items x 10k users).
-    item_graph = rp3beta_neighbours(matrix, GRAPH_ALPHA, GRAPH_BETA, GRAPH_NEIGHBOURS)
+    item_graph = rp3beta_neighbours(matrix, RP3_ALPHA, RP3_BETA, GRAPH_NEIGHBOURS)
     sources.append(ItemItemSource(item_graph, name="graph"))
     content: ContentSource | None = None
     vectors = np.zeros((n_items, 1), dtype=np.float32)
