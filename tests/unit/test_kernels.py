@@ -51,6 +51,21 @@ def test_accumulate_rows_is_the_sparse_row_product(seed: int, n: int, density: f
 
 
 @settings(max_examples=60, deadline=None)
+@given(
+    seed=seeds,
+    size=st.integers(0, 3000),
+    span=st.sampled_from([1, 7, 2048, 2049, 10**6, 2**40]),
+)
+def test_sort_order_is_a_stable_argsort(seed: int, size: int, span: int):
+    # Spans below, at and past one radix digit (2048) and past two; negative keys; ties.
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(-span, span, size).astype(np.int64)
+    assert np.array_equal(kernels.sort_order(keys), np.argsort(keys, kind="stable"))
+    narrow = keys.astype(np.int32) if span < 2**31 else keys
+    assert np.array_equal(kernels.sort_order(narrow), np.argsort(narrow, kind="stable"))
+
+
+@settings(max_examples=60, deadline=None)
 @given(seed=seeds, size=st.integers(0, 300), n=st.integers(0, 50))
 def test_top_positive_is_the_best_positive_values_in_order(seed: int, size: int, n: int):
     rng = np.random.default_rng(seed)
@@ -178,3 +193,37 @@ def test_warm_up_compiles_every_signature_a_request_uses():
     assert len(found) == 10 and {r.explanation.kind for r in found} <= set(found[0].contributions)
     added = {k.__name__: set(k.signatures) - before[k] for k in compiled}
     assert not any(added.values()), added  # each would be a compile on a first request
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=seeds, size=st.integers(0, 3000), k=st.integers(0, 400), positive=st.booleans())
+def test_top_k_is_the_stable_ranking_head(seed: int, size: int, k: int, positive: bool):
+    # Many ties (one decimal), infinities and NaN (ranked as -inf); small and large k.
+    rng = np.random.default_rng(seed)
+    values = np.round(rng.standard_normal(size), 1)
+    values[rng.random(size) < 0.02] = np.inf
+    values[rng.random(size) < 0.02] = -np.inf
+    values[rng.random(size) < 0.02] = np.nan
+    keyed = np.where(np.isnan(values), -np.inf, values)
+    eligible = np.flatnonzero(keyed > 0) if positive else np.arange(size)
+    expected = eligible[np.argsort(-keyed[eligible], kind="stable")][:k]
+    for dtype in (np.float32, np.float64):
+        got = kernels.top_k(values.astype(dtype), k, positive)
+        assert np.array_equal(got, expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=seeds, n=st.integers(1, 40), dim=st.integers(1, 70), history=st.integers(1, 30))
+def test_closest_in_direction_is_the_cosine_argmax(seed: int, n: int, dim: int, history: int):
+    rng = np.random.default_rng(seed)
+    factors = rng.standard_normal((n, dim)).astype(np.float32)
+    factors[rng.random(n) < 0.2] = 0.0  # unplayed items have zero factors
+    seen = rng.integers(0, n, history).astype(np.int32)
+    items = rng.integers(0, n, 12).astype(np.int64)
+    norms = np.linalg.norm(factors[seen], axis=1, keepdims=True)
+    unit = np.divide(factors[seen], norms, out=np.zeros_like(factors[seen]), where=norms > 0)
+    similarity = unit @ factors[items].T
+    got = kernels.closest_in_direction(factors, seen, items)
+    # The chosen seed's cosine is the best one (equal up to rounding when two tie).
+    chosen = similarity[[list(seen).index(g) for g in got], np.arange(len(items))]
+    np.testing.assert_allclose(chosen, similarity.max(axis=0), rtol=1e-4, atol=1e-5)

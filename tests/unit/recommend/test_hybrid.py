@@ -93,6 +93,25 @@ def test_rerank_caps_artists_and_diversifies() -> None:
     assert diverse[0] == 0 and diverse[1] != 1, diverse
 
 
+@pytest.mark.parametrize("seed", range(30))
+def test_rerank_equals_the_capped_walk_down_the_full_ranking(seed: int) -> None:
+    # rerank ranks only the head first; the result must be the plain capped walk.
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(0, 400))
+    items = rng.permutation(5000)[:size]
+    scores = np.round(rng.standard_normal(size), 1).astype(np.float32)  # ties
+    artist = rng.integers(-1, int(rng.integers(1, 12)), 5000)  # few artists: the cap bites
+    n, cap = int(rng.integers(1, 30)), int(rng.integers(1, 4))
+    expected, per_artist = [], {}
+    for item in items[np.argsort(-scores, kind="stable")].tolist():
+        a = int(artist[item])
+        if len(expected) < n and (a < 0 or per_artist.get(a, 0) < cap):
+            expected.append(item)
+            per_artist[a] = per_artist.get(a, 0) + 1
+    assert rerank(items, scores, n, item_artist=artist, max_per_artist=cap) == expected
+    assert rerank(items, scores, n) == items[np.argsort(-scores, kind="stable")][:n].tolist()
+
+
 def test_weight_tuning_scores_every_grid_point_as_the_per_user_blend() -> None:
     rng = np.random.default_rng(2)
     names = ("cf", "item", "graph", "content", "popularity", "social")

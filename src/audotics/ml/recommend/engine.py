@@ -324,9 +324,15 @@ def rerank(
     """Greedy MMR over the candidates: pick argmax of
     ``(1 - diversity) * relevance - diversity * max similarity to the chosen``, relevance
     being the blended score rescaled to [0, 1]; skip items over the artist cap."""
-    order = np.argsort(-scores, kind="stable")
     if diversity <= 0 or vectors is None:
+        # The artist cap rarely reaches past the best few n: rank those, the rest on demand.
+        head = kernels.top_k(scores, min(len(scores), 4 * n), False)
+        capped = _artist_capped(items[head].tolist(), n, item_artist, max_per_artist)
+        if len(capped) == n or len(head) == len(scores):
+            return capped
+        order = np.argsort(-scores, kind="stable")
         return _artist_capped(items[order].tolist(), n, item_artist, max_per_artist)
+    order = np.argsort(-scores, kind="stable")
     pool = order[: max(4 * n, 50)]
     relevance = scores[pool]
     spread = float(relevance.max() - relevance.min())

@@ -255,11 +255,6 @@ class ItemItemSource:
         return [int(seed) if seed >= 0 else None for seed in seeds.tolist()]
 
 
-def _unit(rows: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    return np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
-
-
 def _lookup(keys: np.ndarray, values: np.ndarray, items: np.ndarray) -> np.ndarray:
     """values[keys == item] for each item (0 where absent); ``keys`` sorted."""
     return kernels.lookup(
@@ -287,7 +282,6 @@ class CollaborativeSource:
         self._index: InnerProductIndex | None = None
         self._probes = probes
         self._memo = _RowMemo()
-        self._history_memo = _RowMemo()
         if ann and model.n_items > 2000:
             self._index = InnerProductIndex(self._items, probes=probes)
 
@@ -325,10 +319,10 @@ class CollaborativeSource:
         """The history item whose factors point most the way of each item's."""
         if row.nnz == 0:
             return [None] * len(items)
-        # The history's unit factors once per row; then one product for all the items.
-        history = self._history_memo.get(row, lambda: _unit(self._items[row.indices]))
-        best = np.argmax(history @ self._items[items].T, axis=0)
-        return [int(seed) for seed in row.indices[best]]
+        seeds = kernels.closest_in_direction(
+            self._items, row.indices, np.asarray(items, dtype=np.int64)
+        )
+        return seeds.tolist()
 
 
 # --- content, popularity, freshness ---------------------------------------------------
@@ -452,7 +446,10 @@ class PopularitySource:
         pool, logs, vectors = self._head(max(20 * n, 2000), self.content)
         affinity = np.asarray(vectors @ self.content.profile(row)).ravel()
         values = logs * np.maximum(affinity, 0.0)
-        return pool[_top_of(values.astype(np.float64), n)]
+        # Most of the head is outside the user's genres (0): rank the rest; the zeros
+        # (in popularity order) only when too few are left.
+        best = kernels.top_k(values, n, True)
+        return pool[best if len(best) == n else kernels.top_k(values, n, False)]
 
     def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
         base = self._log[items]
