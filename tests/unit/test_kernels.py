@@ -92,6 +92,10 @@ def test_union_excluding_and_lookup(seed: int, size: int, banned: int):
         dtype=np.float32,
     )
     assert np.array_equal(kernels.lookup(pool, values, items), expected)
+    ascending = np.sort(items)  # the merge walk (repeats included) gives the same values
+    assert np.array_equal(
+        kernels.lookup(pool, values, ascending), expected[np.argsort(items, kind="stable")]
+    )
 
 
 @pytest.mark.parametrize("constant", [False, True])
@@ -132,20 +136,43 @@ def test_fold_in_solve_is_the_normal_equations(seed: int, history: int, low: boo
 
 
 def test_strongest_seeds_picks_the_largest_positive_contribution():
-    # by target: item 3 is reached from 0 (0.2) and 1 (0.5); item 4 only from 2 (not heard)
-    by_target = sparse.csr_matrix(
-        (np.array([0.2, 0.5, 0.9], np.float32), ([3, 3, 4], [0, 1, 2])), shape=(5, 5)
+    # item 3 is reached from 0 (0.2) and 1 (0.5); item 4 only from 2 (not heard); S by source
+    similarity = sparse.csr_matrix(
+        (np.array([0.2, 0.5, 0.9], np.float32), ([0, 1, 2], [3, 3, 4])), shape=(5, 5)
     )
     history = np.array([0, 1], dtype=np.int32)
     seeds = kernels.strongest_seeds(
-        by_target.indptr,
-        by_target.indices,
-        by_target.data,
-        np.array([3, 4], dtype=np.int64),
+        similarity.indptr,
+        similarity.indices,
+        similarity.data,
+        np.array([3, 4, 3], dtype=np.int64),  # repeats get the same answer
         history,
         np.array([3.0, 1.0], dtype=np.float32),  # 0 weighs 3: 0.6 beats 1's 0.5
     )
-    assert seeds.tolist() == [0, -1]
+    assert seeds.tolist() == [0, -1, 0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=seeds, n=st.integers(1, 40), density=st.floats(0.0, 0.6), history=st.integers(0, 15))
+def test_strongest_seeds_is_the_argmax_contribution(
+    seed: int, n: int, density: float, history: int
+):
+    rng = np.random.default_rng(seed)
+    similarity = sparse.random(n, n, density=density, random_state=seed, format="csr")
+    similarity = sparse.csr_matrix(np.round(similarity.toarray(), 1), dtype=np.float32)  # ties
+    seen = np.unique(rng.integers(0, n, history)).astype(np.int32)
+    weights = np.round(rng.random(len(seen)) * 3, 0).astype(np.float32)
+    items = rng.integers(0, n, 10).astype(np.int64)
+    got = kernels.strongest_seeds(
+        similarity.indptr, similarity.indices, similarity.data, items, seen, weights
+    )
+    dense = similarity.toarray()
+    for position, j in enumerate(items.tolist()):
+        contribution = weights * dense[seen, j] if len(seen) else np.zeros(0)
+        if len(seen) == 0 or contribution.max() <= 0:
+            assert got[position] == -1
+        else:  # the first of the largest (history ascending)
+            assert got[position] == seen[int(np.argmax(contribution))]
 
 
 def test_warm_up_compiles_every_signature_a_request_uses():

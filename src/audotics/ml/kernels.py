@@ -251,8 +251,24 @@ def accumulate_rows(
 
 @_jit
 def lookup(keys: np.ndarray, values: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """``values[keys == item]`` for each item, 0 where absent; ``keys`` sorted."""
+    """``values[keys == item]`` for each item, 0 where absent; ``keys`` sorted.
+
+    Sorted ``items`` (the engine's candidates always are) are matched in one merge walk;
+    any other order by binary search."""
     out = np.zeros(len(items), dtype=np.float32)
+    ascending = True
+    for position in range(1, len(items)):
+        if items[position] < items[position - 1]:
+            ascending = False
+            break
+    if ascending:
+        j = 0
+        for position in range(len(items)):
+            while j < len(keys) and keys[j] < items[position]:
+                j += 1
+            if j < len(keys) and keys[j] == items[position]:
+                out[position] = values[j]
+        return out
     for position in range(len(items)):
         j = bisect_left(keys, items[position])
         if j < len(keys) and keys[j] == items[position]:
@@ -334,20 +350,28 @@ def strongest_seeds(
     history: np.ndarray,
     weights: np.ndarray,
 ) -> np.ndarray:
-    """For each item j, the history item i with the largest ``w_i * S_ij`` > 0, else -1.
+    """For each item j, the history item i with the largest ``w_i * S_ij`` > 0, else -1
+    (the lowest i among equals when ``history`` is sorted).
 
-    ``S`` is given by target (row j holds the sources i and S_ij); ``history`` sorted."""
-    out = np.full(len(items), -1, dtype=np.int64)
+    Walks the history's own rows of the CSR matrix S (history x neighbours cells), so the
+    cost does not grow with how many items point at a popular j."""
+    order = sort_order(items)
+    ranked = np.empty(len(items), dtype=np.int64)
     for position in range(len(items)):
-        j = items[position]
-        best = 0.0
-        for cell in range(indptr[j], indptr[j + 1]):
-            at = bisect_left(history, indices[cell])
-            if at < len(history) and history[at] == indices[cell]:
-                contribution = weights[at] * data[cell]
-                if contribution > best:
-                    best = contribution
-                    out[position] = indices[cell]
+        ranked[position] = items[order[position]]
+    best = np.zeros(len(items), dtype=np.float64)
+    out = np.full(len(items), -1, dtype=np.int64)
+    for h in range(len(history)):
+        i = history[h]
+        for cell in range(indptr[i], indptr[i + 1]):
+            target = indices[cell]
+            at = bisect_left(ranked, target)
+            while at < len(ranked) and ranked[at] == target:  # every copy of the item
+                contribution = weights[h] * data[cell]
+                if contribution > best[order[at]]:
+                    best[order[at]] = contribution
+                    out[order[at]] = i
+                at += 1
     return out
 
 

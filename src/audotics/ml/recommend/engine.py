@@ -234,11 +234,9 @@ class RecommendationEngine:
         )
         # found.items is sorted (kernels.union_excluding), so a lookup is a binary search.
         positions = np.searchsorted(found.items, np.asarray(chosen, dtype=np.int64)).tolist()
-        shares = [
-            dict(zip(found.sources, column, strict=True))
-            for column in contributions[:, positions].T.tolist()
-        ]
-        explanations = _explain_all(sources, row, chosen, shares)
+        page = contributions[:, positions]
+        shares = [dict(zip(found.sources, column, strict=True)) for column in page.T.tolist()]
+        explanations = _explain_all(sources, row, chosen, found.sources, page)
         scores = blended[positions].tolist()
         return [
             Recommendation(item=item, score=score, explanation=why, contributions=share)
@@ -262,30 +260,45 @@ def _check_names(sources: Sequence[Source]) -> None:
         raise ValueError(f"unknown source names {unknown}; expected {SOURCE_NAMES}")
 
 
-def _kind(row: sparse.csr_matrix, share: dict[str, float]) -> str:
-    """The source with the largest weighted contribution (the first of equals)."""
-    kind = max(share, key=lambda name: share[name]) if share else "popularity"
-    if row.nnz == 0 and kind != "social":
-        kind = "fresh" if share.get("fresh", 0.0) > share.get("popularity", 0.0) else "popularity"
-    return kind
+def _kinds(n_history: int, names: Sequence[str], page: np.ndarray) -> list[str]:
+    """Per column of ``page`` (sources x items, weighted contributions): the source with
+    the largest contribution (the first of equals); with no history, popularity or
+    fresh, whichever adds more (the social source keeps its place)."""
+    if len(names) == 0:
+        return ["popularity"] * page.shape[1]
+    kinds = [names[i] for i in np.argmax(page, axis=0).tolist()]
+    if n_history == 0:
+        where = {name: i for i, name in enumerate(names)}
+        fresh = page[where["fresh"]] if "fresh" in where else np.zeros(page.shape[1])
+        popular = page[where["popularity"]] if "popularity" in where else np.zeros(page.shape[1])
+        kinds = [
+            kind if kind == "social" else ("fresh" if f > p else "popularity")
+            for kind, f, p in zip(kinds, fresh.tolist(), popular.tolist(), strict=True)
+        ]
+    return kinds
 
 
 def _explain(
     sources: dict[str, Source], row: sparse.csr_matrix, item: int, share: dict[str, float]
 ) -> Explanation:
     """The source with the largest weighted contribution, and who or what stands behind it."""
-    return _explain_all(sources, row, [item], [share])[0]
+    names = tuple(share)
+    page = np.array([[share[name]] for name in names], dtype=np.float64).reshape(len(names), 1)
+    return _explain_all(sources, row, [item], names, page)[0]
 
 
 def _explain_all(
     sources: dict[str, Source],
     row: sparse.csr_matrix,
     items: Sequence[int],
-    shares: Sequence[dict[str, float]],
+    names: Sequence[str],
+    page: np.ndarray,
 ) -> list[Explanation]:
-    """:func:`_explain` for a page of items, asking each source once for all of its items
-    (``because_many`` where a source has it: one product instead of one per item)."""
-    kinds = [_kind(row, share) for share in shares]
+    """:func:`_explain` for a page of items (``page``: their contributions, one row per
+    source in ``names``), asking each source once for all of its items (``because_many``
+    where a source has it: one product instead of one per item)."""
+    n_history = int(row.nnz)
+    kinds = _kinds(n_history, names, page)
     out: list[Explanation | None] = [None] * len(items)
     for i, kind in enumerate(kinds):
         source = sources.get(kind)
@@ -294,7 +307,9 @@ def _explain_all(
             if friend is not None:
                 out[i] = Explanation(kind=kind, seed_user=friend)
             else:  # nobody followed plays it: the reason is among the other sources
-                kinds[i] = _kind(row, {k: v for k, v in shares[i].items() if k != kind})
+                others = [k for k, name in enumerate(names) if name != kind]
+                rest = [names[k] for k in others]
+                kinds[i] = _kinds(n_history, rest, page[others, i : i + 1])[0]
     for kind in dict.fromkeys(k for i, k in enumerate(kinds) if out[i] is None):
         at = [i for i, k in enumerate(kinds) if k == kind and out[i] is None]
         source = sources.get(kind)

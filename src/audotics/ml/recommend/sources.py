@@ -215,8 +215,6 @@ class ItemItemSource:
     def __post_init__(self) -> None:
         self.similarity = sparse.csr_matrix(self.similarity, dtype=np.float32)
         self.similarity.sum_duplicates()
-        self._by_target = self.similarity.T.tocsr()
-        self._by_target.sort_indices()
         self._memo = _RowMemo()
 
     def _reached(self, row: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
@@ -248,9 +246,9 @@ class ItemItemSource:
         if not row.has_sorted_indices:
             order = np.argsort(history, kind="stable")
             history, weight = history[order], weight[order]
-        t = self._by_target
+        s = self.similarity
         seeds = kernels.strongest_seeds(
-            t.indptr, t.indices, t.data, np.asarray(items, dtype=np.int64), history, weight
+            s.indptr, s.indices, s.data, np.asarray(items, dtype=np.int64), history, weight
         )
         return [int(seed) if seed >= 0 else None for seed in seeds.tolist()]
 
