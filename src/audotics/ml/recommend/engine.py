@@ -150,16 +150,26 @@ class RecommendationEngine:
         self, items: Iterable[int], weights: Iterable[float] | None = None
     ) -> sparse.csr_matrix:
         """A (1 x n_items) row ``log1p(w)`` from item indices and net weights (default 1
-        each; duplicates add up; cells with w <= 0 are dropped)."""
+        each; duplicates add up; cells with w <= 0 are dropped).
+
+        Built from its three CSR arrays directly: the COO route (convert, sum
+        duplicates, eliminate zeros) costs a few hundred microseconds of every request."""
         index = np.fromiter(items, dtype=np.int64)
         values = np.ones(len(index)) if weights is None else np.fromiter(weights, dtype=np.float64)
-        row = sparse.csr_matrix(
-            (values, (np.zeros(len(index), dtype=np.int64), index)), shape=(1, self.n_items)
+        if len(values) != len(index):
+            raise ValueError(f"{len(index)} items but {len(values)} weights")
+        if len(index) and (int(index.min()) < 0 or int(index.max()) >= self.n_items):
+            raise ValueError(f"item indices must lie in [0, {self.n_items})")
+        order = np.argsort(index, kind="stable")
+        index, values = index[order], values[order]
+        columns, first = np.unique(index, return_index=True)
+        totals = np.add.reduceat(values, first) if len(first) else values
+        positive = totals > 0
+        data = np.log1p(totals[positive]).astype(np.float32)
+        return sparse.csr_matrix(
+            (data, columns[positive].astype(np.int32), np.array([0, len(data)], dtype=np.int32)),
+            shape=(1, self.n_items),
         )
-        row.sum_duplicates()
-        row.data = np.where(row.data > 0, np.log1p(np.maximum(row.data, 0.0)), 0.0)
-        row.eliminate_zeros()
-        return sparse.csr_matrix(row, dtype=np.float32)
 
     # --- retrieve + blend ----------------------------------------------------------------
 
