@@ -9,6 +9,7 @@ from scipy import sparse
 
 from audotics.ml.recommend import BlendWeights, RecommendationEngine
 from audotics.ml.recommend.seeded import (
+    UnitNeighbours,
     blend_sides,
     cosine_scores,
     daily_mix,
@@ -93,3 +94,45 @@ def test_a_short_side_is_made_up_from_the_other() -> None:
     assert sorted(key for key, _ in few_discoveries) == ["a", "b", "c", "z"]
     nothing_known = daily_mix([], [], ["y", "z"], 5, familiar_share=0.3, rng=rng)
     assert nothing_known == [("y", False), ("z", False)]
+
+
+def _clustered_unit_rows(n: int, dim: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((24, dim))
+    rows = centres[rng.integers(0, 24, n)] + 0.35 * rng.standard_normal((n, dim))
+    rows[rng.random(n) < 0.1] = 0.0  # unanalysed / unplayed: zero rows
+    return unit_rows(rows.astype(np.float32))
+
+
+def test_unit_neighbours_scan_below_the_threshold_is_the_exact_top() -> None:
+    unit = _clustered_unit_rows(3000, 16, 0)
+    near = UnitNeighbours(unit)  # below ANN_ABOVE: no index
+    assert near.index is None
+    seed = int(np.flatnonzero(unit.any(axis=1))[0])
+    found = near.nearest(unit[seed] * 3.0, 50, exclude=[seed])  # any length of query
+    assert found == top_items(cosine_scores(unit, unit[seed]), 50, exclude=[seed])
+    assert seed not in {i for i, _ in found} and all(v > 0 for _, v in found)
+    items = np.array([*[i for i, _ in found][:10], seed], dtype=np.int64)
+    np.testing.assert_allclose(
+        near.scores(unit[seed], items), unit[items] @ unit[seed], rtol=1e-5, atol=1e-6
+    )
+    assert near.nearest(np.zeros(16), 5) == [] and not near.scores(np.zeros(16), items).any()
+
+
+def test_unit_neighbours_index_finds_nearly_the_exact_neighbours() -> None:
+    unit = _clustered_unit_rows(30_000, 16, 1)
+    near = UnitNeighbours(unit)  # above ANN_ABOVE: an inverted-file index
+    assert near.index is not None
+    seeds = np.flatnonzero(unit.any(axis=1))[:40]
+    recalls = []
+    for seed in seeds.tolist():
+        found = near.nearest(unit[seed], 100, exclude=[seed])
+        exact = top_items(cosine_scores(unit, unit[seed]), 100, exclude=[seed])
+        assert seed not in {i for i, _ in found} and len(found) == 100
+        scores = [v for _, v in found]
+        assert scores == sorted(scores, reverse=True)  # exact cosines, best first
+        np.testing.assert_allclose(
+            scores, unit[[i for i, _ in found]] @ unit[seed], rtol=1e-5, atol=1e-6
+        )
+        recalls.append(len({i for i, _ in found} & {i for i, _ in exact}) / 100)
+    assert np.mean(recalls) >= 0.95, np.mean(recalls)

@@ -27,11 +27,14 @@ from typing import Generic, TypeVar
 import numpy as np
 from scipy import sparse
 
+from audotics.ml import kernels
 from audotics.ml.recommend.engine import RecommendationEngine
+from audotics.ml.similarity.mips import InnerProductIndex
 
 K = TypeVar("K", bound=Hashable)
 
 HALF_LISTENERS = 3.0  # listeners at which co-listening and CF weigh as much as sound
+ANN_ABOVE = 20_000  # rows from which a side's nearest come from an index, not a scan
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -69,6 +72,70 @@ def top_items(
     part = np.argpartition(-np.where(finite, masked, -np.inf), n - 1)[:n]
     order = part[np.argsort(-masked[part], kind="stable")]
     return [(int(i), float(masked[i])) for i in order]
+
+
+class UnitNeighbours:
+    """Cosine neighbours among unit rows (a seed side: CF factors, sound embeddings).
+
+    ``nearest`` reads an inverted-file index (:class:`InnerProductIndex`; on unit rows
+    the inner product is the cosine) once there are more than ``ann_above`` rows, so a
+    similar-tracks request no longer scans the catalogue (a 100k x 64 product and a
+    100k partial sort per side); below that it scans, exactly. ``scores`` is exact for
+    any items (the blend fills in every candidate's score on every side). ``index``
+    shares one already built over the same unit rows (the engine's content source).
+    """
+
+    def __init__(
+        self,
+        unit: np.ndarray,
+        *,
+        ann_above: int = ANN_ABOVE,
+        index: InnerProductIndex | None = None,
+    ) -> None:
+        self.unit = np.ascontiguousarray(unit, dtype=np.float32)
+        self.index = index
+        if self.index is None and len(self.unit) > ann_above and self.unit.any():
+            self.index = InnerProductIndex(self.unit)
+
+    def __len__(self) -> int:
+        return len(self.unit)
+
+    def has(self, item: int) -> bool:
+        return has_vector(self.unit, item)
+
+    def _query(self, query: np.ndarray) -> np.ndarray | None:
+        q = np.asarray(query, dtype=np.float32).ravel()
+        norm = float(np.linalg.norm(q))
+        if norm <= 0 or self.unit.shape[0] == 0 or self.unit.shape[1] != q.shape[0]:
+            return None
+        return q / norm
+
+    def nearest(
+        self, query: np.ndarray, n: int, *, exclude: Sequence[int] = ()
+    ) -> list[tuple[int, float]]:
+        """The ``n`` rows of largest positive cosine with ``query``, best first, without
+        ``exclude``."""
+        q = self._query(query)
+        if q is None or n <= 0:
+            return []
+        if self.index is None:
+            return top_items(np.asarray(self.unit @ q).ravel(), n, exclude=exclude)
+        banned = set(int(i) for i in exclude)
+        keys, values = self.index.search(q, n + len(banned))
+        found = [
+            (int(k), float(v))
+            for k, v in zip(keys.tolist(), values.tolist(), strict=True)
+            if v > 0 and k not in banned
+        ]
+        return found[:n]
+
+    def scores(self, query: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Exact cosine of ``query`` with each of ``items`` (0 for a zero query)."""
+        wanted = np.asarray(items, dtype=np.int64)
+        q = self._query(query)
+        if q is None:
+            return np.zeros(len(wanted), dtype=np.float32)
+        return kernels.dot_rows(self.unit, wanted, q)
 
 
 def sparse_row(matrix: sparse.csr_matrix, item: int) -> dict[int, float]:

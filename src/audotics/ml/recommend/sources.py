@@ -354,6 +354,11 @@ class ContentSource:
             # Inner product on unit rows is the cosine; zero rows (no content) stay out.
             self._index = InnerProductIndex(self._unit)
 
+    @property
+    def index(self) -> InnerProductIndex | None:
+        """The index over the unit rows (dense content above ``ann_above`` items)."""
+        return self._index
+
     def profile(self, row: sparse.csr_matrix) -> np.ndarray:
         return self._memo.get(row, lambda: self._profile(row))
 

@@ -30,7 +30,7 @@ from audotics.ml.cf.confidence import ConfidenceWeights
 from audotics.ml.cf.model import FactorModel
 from audotics.ml.cf.registry import ModelHolder, ServedModel
 from audotics.ml.recommend import BlendWeights, RecommendationEngine
-from audotics.ml.recommend.seeded import unit_rows
+from audotics.ml.recommend.seeded import UnitNeighbours, unit_rows
 from audotics.ml.recommend.social import FollowedListening, SocialSource
 from audotics.ml.recommend.sources import (
     RP3_ALPHA,
@@ -99,6 +99,20 @@ class ServingState:
     user_ids: tuple[uuid.UUID, ...]  # listening row -> user
     user_index: dict[uuid.UUID, int]
     followed_listening: FollowedListening
+    # Indexed cosine neighbours over ``cf_unit`` and ``sound`` (build_state makes them; a
+    # state made by hand without them scans the arrays, exactly).
+    cf_nearest: UnitNeighbours | None = None
+    sound_nearest: UnitNeighbours | None = None
+
+    def cf_neighbours(self) -> UnitNeighbours | None:
+        if self.cf_nearest is None and self.cf_unit is not None:
+            self.cf_nearest = UnitNeighbours(self.cf_unit, ann_above=len(self.cf_unit))
+        return self.cf_nearest
+
+    def sound_neighbours(self) -> UnitNeighbours:
+        if self.sound_nearest is None:
+            self.sound_nearest = UnitNeighbours(self.sound, ann_above=len(self.sound))
+        return self.sound_nearest
 
     def social_source(
         self, following: Sequence[uuid.UUID], row: sparse.csr_matrix
@@ -208,6 +222,11 @@ def build_state(
         item_artist=item_artist,
         item_vectors=unit,
     )
+    cf_unit = unit_rows(aligned.item_factors) if aligned is not None else None
+    # Similar tracks and radio look up a seed's nearest through indexes (the sound one is
+    # the content source's own: the same unit rows).
+    cf_nearest = UnitNeighbours(cf_unit) if cf_unit is not None else None
+    sound_nearest = UnitNeighbours(unit, index=content.index if content is not None else None)
     if n_items:  # loads (first time: compiles) the request kernels here, not in a request
         engine.recommend(engine.history_row([0]), 1, diversity=0.2, max_per_artist=2)
     return ServingState(
@@ -216,7 +235,7 @@ def build_state(
         index_of=index_of,
         model_version=served.version if served is not None else None,
         built_at=time.monotonic(),
-        cf_unit=unit_rows(aligned.item_factors) if aligned is not None else None,
+        cf_unit=cf_unit,
         co_listening=co_listening,
         listeners=listeners,
         sound=unit,
@@ -224,6 +243,8 @@ def build_state(
         user_ids=tuple(users),  # insertion order is row order
         user_index=users,
         followed_listening=FollowedListening(matrix, floor=FOLLOW_FLOOR),
+        cf_nearest=cf_nearest,
+        sound_nearest=sound_nearest,
     )
 
 

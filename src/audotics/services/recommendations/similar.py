@@ -31,12 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from audotics.infra.cache.base import Cache
 from audotics.ml.recommend.seeded import (
+    UnitNeighbours,
     blend_sides,
-    cosine_scores,
-    has_vector,
     listening_share,
     sparse_row,
-    top_items,
 )
 from audotics.problems import Conflict, NotFound
 from audotics.services.analytics import service as analytics
@@ -81,27 +79,29 @@ async def _sound_side(
     n: int,
     sound: SoundLookup | None,
 ) -> tuple[dict[uuid.UUID, float], np.ndarray | None]:
-    """(neighbours by sound, cosine of every serving item) or ({}, None) without analysis."""
+    """(neighbours by sound, the seed's sound vector) or ({}, None) without analysis."""
     try:
         seed = await catalog.sound_seed(session, viewer_id, track_id)
     except Conflict:
         return {}, None
-    every = cosine_scores(state.sound, seed.vector)
-    found = {state.track_ids[i]: score for i, score in top_items(every, n)}
+    query = np.asarray(seed.vector, dtype=np.float32)
+    near = state.sound_neighbours().nearest(query, n)
+    found = {state.track_ids[i]: score for i, score in near}
     if sound is not None:
         with contextlib.suppress(Conflict):  # fresher, and the caller's private tracks
             found.update(dict(await sound(n)))
-    return found, every
+    return found, query
 
 
 def _cf_side(
     state: ServingState, seed: int | None, n: int
 ) -> tuple[dict[int, float], np.ndarray | None]:
-    """(the seed's CF neighbours, cosine of every item) or ({}, None) outside the model."""
-    if state.cf_unit is None or seed is None or not has_vector(state.cf_unit, seed):
+    """(the seed's CF neighbours, its unit factors) or ({}, None) outside the model."""
+    near = state.cf_neighbours()
+    if near is None or seed is None or not near.has(seed):
         return {}, None
-    every = np.asarray(state.cf_unit @ state.cf_unit[seed]).ravel()
-    return dict(top_items(every, n, exclude=[seed])), every
+    query = near.unit[seed]
+    return dict(near.nearest(query, n, exclude=[seed])), query
 
 
 async def seed_neighbours(
@@ -122,10 +122,10 @@ async def seed_neighbours(
     n = depth + min(len(exclude), MAX_EXCLUDED_MARGIN) + 1
     sides: dict[str, dict[uuid.UUID, float]] = {}
     weights: dict[str, float] = {}
-    cf, cf_all = _cf_side(state, seed, n)
-    in_model = cf_all is not None
+    cf, cf_query = _cf_side(state, seed, n)
+    in_model = cf_query is not None
     knn = sparse_row(state.co_listening, seed) if seed is not None else {}
-    sound_all: np.ndarray | None = None
+    sound_query: np.ndarray | None = None
     if by is SimilarBy.cf:
         if in_model:
             sides["cf"], weights["cf"] = {state.track_ids[i]: s for i, s in cf.items()}, 1.0
@@ -134,7 +134,9 @@ async def seed_neighbours(
         else:
             raise no_basis("Nobody has played this track yet, and the model does not know it.")
     else:
-        sides["sound"], sound_all = await _sound_side(session, state, viewer_id, track_id, n, sound)
+        sides["sound"], sound_query = await _sound_side(
+            session, state, viewer_id, track_id, n, sound
+        )
         weights["sound"] = WEIGHTS["sound"] if sides["sound"] else 0.0
         share = listening_share(float(state.listeners[seed])) if seed is not None else 0.0
         if share > 0:
@@ -144,7 +146,14 @@ async def seed_neighbours(
             weights["knn"] = WEIGHTS["knn"] * share
         if not any(weights.values()):
             raise no_basis("This track has no sound analysis and nobody has played it yet.")
-        _fill_in(state, sides, {"sound": sound_all, "cf": cf_all})
+        _fill_in(
+            state,
+            sides,
+            {
+                "sound": (state.sound_neighbours(), sound_query),
+                "cf": (state.cf_neighbours(), cf_query),
+            },
+        )
     banned = {track_id, *exclude}
     for scores in sides.values():
         for gone in banned & scores.keys():
@@ -156,17 +165,17 @@ async def seed_neighbours(
 def _fill_in(
     state: ServingState,
     sides: dict[str, dict[uuid.UUID, float]],
-    every: dict[str, np.ndarray | None],
+    queries: dict[str, tuple[UnitNeighbours | None, np.ndarray | None]],
 ) -> None:
     """Exact scores of every candidate on every side it was not retrieved by (a side's
     list is its top, so a candidate missing from it still has a real similarity)."""
     candidates = [t for t in set().union(*sides.values()) if t in state.index_of]
     items = np.array([state.index_of[t] for t in candidates], dtype=np.int64)
-    for name, values in every.items():
-        if values is None or name not in sides or not len(items):
+    for name, (near, query) in queries.items():
+        if near is None or query is None or name not in sides or not len(items):
             continue
         side = sides[name]
-        for track_id, value in zip(candidates, values[items].tolist(), strict=True):
+        for track_id, value in zip(candidates, near.scores(query, items).tolist(), strict=True):
             side.setdefault(track_id, value)
 
 
