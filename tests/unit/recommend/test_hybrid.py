@@ -123,7 +123,7 @@ def test_weight_tuning_scores_every_grid_point_as_the_per_user_blend() -> None:
         relevant = set(rng.choice(items, int(rng.integers(1, 6)), replace=False).tolist())
         cached.append((Candidates(items, z, names, int(rng.integers(0, 40))), relevant))
     grid = {"cf": (0.5, 2.0), "graph": (0.0, 1.0), "content": (0.0, 2.0), "social": (0.0, 0.5)}
-    best, log = tune_weights(cached, grid, 10)
+    best, log = tune_weights([cached], grid, 10)
     assert len(log) == 16
     for entry in log:
         weights = BlendWeights(**{key: entry[key] for key in grid})
@@ -138,6 +138,59 @@ def test_weight_tuning_scores_every_grid_point_as_the_per_user_blend() -> None:
     assert max(entry["ndcg@10"] for entry in log) == pytest.approx(
         max(e["ndcg@10"] for e in log if all(e[k] == getattr(best, k) for k in grid))
     )
+
+
+def _random_fold(rng: np.random.Generator, users: int) -> list[tuple[Candidates, set[int]]]:
+    names = ("cf", "item", "content")
+    fold = []
+    for _ in range(users):
+        items = np.sort(rng.choice(300, int(rng.integers(12, 40)), replace=False))
+        z = rng.normal(size=(len(names), len(items))).astype(np.float32)
+        relevant = set(rng.choice(items, int(rng.integers(1, 4)), replace=False).tolist())
+        fold.append((Candidates(items, z, names, 20), relevant))
+    return fold
+
+
+def test_weight_tuning_over_folds_picks_the_best_mean_over_all_their_users() -> None:
+    rng = np.random.default_rng(4)
+    folds = [_random_fold(rng, 30), _random_fold(rng, 50)]
+    grid = {"cf": (0.0, 0.5, 2.0), "content": (0.0, 1.0, 3.0)}
+    singles = [tune_weights([fold], grid, 10)[1] for fold in folds]
+    best, log = tune_weights(folds, grid, 10)
+    assert len(log) == 9
+    means = []
+    for entry, first, second in zip(log, *singles, strict=True):
+        assert entry["folds"] == pytest.approx([first["ndcg@10"], second["ndcg@10"]])
+        pooled = (30 * first["ndcg@10"] + 50 * second["ndcg@10"]) / 80
+        assert entry["ndcg@10"] == pytest.approx(pooled)
+        means.append(entry["ndcg@10"])
+    winner = log[int(np.argmax(means))]
+    assert (best.cf, best.content) == (winner["cf"], winner["content"])
+    # The folds disagree on these draws, so the pooled pick is not simply fold 0's.
+    picks = {
+        tuple(max(fold_log, key=lambda e: e["ndcg@10"])[k] for k in grid) for fold_log in singles
+    }
+    assert len(picks) == 2
+
+
+def test_hybrid_tunes_on_independent_validation_folds(synthetic: SyntheticData) -> None:
+    log = synthetic.interactions
+    split = make_split(log, "random", seed=0)
+    data = TrainData(split.train, net_weights(split.train, ConfidenceWeights()))
+    options = ModelOptions(seed=0, quick=True)
+    assert HybridModel(options).n_folds(data) == 1, "quick mode keeps one fold"
+    single_split = TrainData(data.interactions, data.net, validation_folds=1)
+    assert HybridModel(options, folds=3).n_folds(single_split) == 1
+    with pytest.raises(ValueError):
+        HybridModel(options, folds=0)
+    hybrid = HybridModel(options, content=_features(synthetic), folds=2)
+    result = run_evaluation(log, split, [hybrid], quick=True, seed=0)
+    params = result.models["hybrid"].params
+    assert params["validation_folds"] == 2
+    per_fold = np.array([entry["folds"] for entry in params["grid"]])
+    assert per_fold.shape == (len(params["grid"]), 2)
+    assert not np.allclose(per_fold[:, 0], per_fold[:, 1]), "two different validation splits"
+    assert result.models["hybrid"].metrics["ndcg@10"] > 0
 
 
 def test_tag_pseudo_users_follow_the_real_users_at_the_confidence_scale() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import sparse
 
 from audotics.ml.cf.confidence import ConfidenceWeights, confidence_from_weights, net_weights
@@ -15,6 +16,7 @@ from audotics.ml.recommend.sources import (
     ItemItemSource,
     cosine_neighbours,
     ease_neighbours,
+    edlae_neighbours,
     rp3beta_neighbours,
 )
 
@@ -127,3 +129,25 @@ def test_ease_side_information_ties_items_described_alike_that_nobody_played_tog
     assert tied[0, 2] > 0.0 and tied[2, 0] > 0.0
     assert tied[0, 1] > 0.0  # co-listening still counts
     assert np.array_equal(ease_neighbours(listening, 0.5, 4, 3, side=tags).toarray(), plain)
+
+
+def test_edlae_is_the_dropout_emphasised_closed_form_and_ease_without_dropout() -> None:
+    rng = np.random.default_rng(7)
+    dense = (rng.random((60, 12)) < 0.3) * rng.integers(1, 5, size=(60, 12))
+    dense[:, 0] = rng.integers(1, 5, size=60)  # one item everyone played
+    train = sparse.csr_matrix(dense.astype(np.float32))
+    assert np.allclose(
+        edlae_neighbours(train, 0.5, 0.0, 12, 11).toarray(),
+        ease_neighbours(train, 0.5, 12, 11).toarray(),
+    )
+    dropout = 0.4
+    gram = dense.T.astype(np.float64) @ dense
+    lam = 0.5 * np.diag(gram).mean() * np.eye(12) + dropout / (1 - dropout) * np.diag(np.diag(gram))
+    p = np.linalg.inv(gram + lam)
+    expected = np.eye(12) - p / np.diag(p)
+    expected[expected < 0] = 0.0
+    got = edlae_neighbours(train, 0.5, dropout, 12, 11).toarray()
+    assert np.allclose(got, expected, atol=1e-6)
+    assert not np.allclose(got, ease_neighbours(train, 0.5, 12, 11).toarray(), atol=1e-4)
+    with pytest.raises(ValueError):
+        edlae_neighbours(train, 0.5, 1.0, 12, 11)

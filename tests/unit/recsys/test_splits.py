@@ -116,3 +116,38 @@ def test_random_holdout_takes_a_share_of_each_users_items() -> None:
             assert len(held) == max(1, round(0.2 * len(items)))
     other = random_holdout(log, fraction=0.2, seed=2)
     assert not np.array_equal(other.test.item, split.test.item)
+
+
+def _held_pairs(split) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    return set(zip(split.test.user.tolist(), split.test.item.tolist(), strict=True))
+
+
+def test_random_holdout_draws_independent_validation_folds_of_the_training_part() -> None:
+    log = generate_synthetic(80, 120, seed=5).interactions
+    split = random_holdout(log, fraction=0.2, seed=1)
+    assert split.random_folds
+    default = split.validation()
+    # Fold 0 is the validation split as it always was: the protocol at seed + 1.
+    assert _held_pairs(default) == _held_pairs(random_holdout(split.train, 0.2, seed=2))
+    assert _held_pairs(split.validation(0)) == _held_pairs(default)
+    folds = [split.validation(fold) for fold in range(3)]
+    held = [_held_pairs(fold) for fold in folds]
+    assert held[0] != held[1] and held[1] != held[2] and held[0] != held[2]
+    assert _held_pairs(split.validation(2)) == held[2], "a fold is reproducible"
+    train_pairs = set(zip(split.train.user.tolist(), split.train.item.tolist(), strict=True))
+    for fold, pairs in zip(folds, held, strict=True):
+        assert pairs <= train_pairs and not pairs & _held_pairs(split)
+        assert len(fold.train) + len(fold.test) == len(split.train)
+        # Same share of each user's items as fold 0: only the draw differs.
+        assert np.array_equal(
+            np.bincount([u for u, _ in pairs], minlength=log.n_users),
+            np.bincount([u for u, _ in held[0]], minlength=log.n_users),
+        )
+    with pytest.raises(ValueError):
+        split.validation(-1)
+
+
+def test_time_ordered_protocols_have_one_validation_split_whatever_the_fold() -> None:
+    split = leave_last_out(LOG, n=1)
+    assert not split.random_folds
+    assert sorted(_pairs(split.validation(2).test)) == sorted(_pairs(split.validation().test))

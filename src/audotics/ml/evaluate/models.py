@@ -44,6 +44,13 @@ from audotics.ml.cf.train import ALSParams, BPRParams, train_als, train_bpr
 from audotics.ml.datasets.interactions import Interactions
 
 
+class ValidationSplit(Protocol):
+    """Carves (validation train, validation relevance) out of a :class:`TrainData`;
+    ``fold`` picks one of several independent draws (0 = the default split)."""
+
+    def __call__(self, fold: int = 0) -> tuple[TrainData, sparse.csr_matrix]: ...
+
+
 @dataclass(frozen=True, eq=False)
 class TrainData:
     """What a model may learn from: the training log and its net-weight matrix."""
@@ -53,7 +60,10 @@ class TrainData:
     weights: ConfidenceWeights = field(default_factory=ConfidenceWeights)
     seed: int = 0
     #: carves (validation train, validation relevance) out of this data, for tuning
-    validation: Callable[[], tuple[TrainData, sparse.csr_matrix]] | None = None
+    validation: ValidationSplit | None = None
+    #: how many different splits ``validation(fold)`` can draw: None = any number (a
+    #: random protocol), 1 = one (time-ordered: every fold is the same split)
+    validation_folds: int | None = 1
     #: (users x users) who follows whom, when the dataset has it (HetRec friends); not
     #: split: a follow is not an interaction, the held-out listens stay out of ``net``
     follows: sparse.csr_matrix | None = None

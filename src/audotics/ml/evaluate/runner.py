@@ -80,15 +80,23 @@ def _train_data(
 ) -> tuple[TrainData, sparse.csr_matrix]:
     net = net_weights(split.train, weights)
 
-    def validation() -> tuple[TrainData, sparse.csr_matrix]:
-        inner = split.validation()
+    def validation(fold: int = 0) -> tuple[TrainData, sparse.csr_matrix]:
+        inner = split.validation(fold)
         inner_net = net_weights(inner.train, weights)
         return (
             TrainData(inner.train, inner_net, weights, seed, follows=follows),
             relevance(inner.test, inner_net, weights),
         )
 
-    data = TrainData(split.train, net, weights, seed, validation=validation, follows=follows)
+    data = TrainData(
+        split.train,
+        net,
+        weights,
+        seed,
+        validation=validation,
+        validation_folds=None if split.random_folds else 1,
+        follows=follows,
+    )
     return data, relevance(split.test, net, weights)
 
 

@@ -3,7 +3,9 @@
 All splits return a :class:`Split` whose ``train`` and ``test`` share the log's id
 maps, and which knows how to split its own training part again (``resplit``): that
 is how a validation set for hyper-parameter tuning is carved out of the training
-data with the same protocol, never touching the test events.
+data with the same protocol, never touching the test events. A random protocol can
+draw several independent validation splits (``validation(fold)``, ``random_folds``);
+the time-ordered ones have exactly one.
 
 * :func:`leave_last_out` -- per user, time-ordered: the ``n`` items the user
   discovered last (by the time of their first positive event; ties broken by the
@@ -42,11 +44,17 @@ class Split:
     name: str
     train: Interactions
     test: Interactions
-    resplit: Callable[[Interactions], Split]
+    resplit: Callable[[Interactions, int], Split]
+    #: whether ``validation(fold)`` draws a different split per fold (random protocols);
+    #: a time-ordered protocol has one validation split, whatever the fold
+    random_folds: bool = False
 
-    def validation(self) -> Split:
-        """The same protocol applied to the training part (for tuning)."""
-        return self.resplit(self.train)
+    def validation(self, fold: int = 0) -> Split:
+        """The same protocol applied to the training part (for tuning); ``fold`` picks
+        one of several independent draws when the protocol is random (0 = the default)."""
+        if fold < 0:
+            raise ValueError("fold must be >= 0")
+        return self.resplit(self.train, fold)
 
 
 def _order(interactions: Interactions) -> np.ndarray:
@@ -91,7 +99,7 @@ def leave_last_out(interactions: Interactions, n: int = 1) -> Split:
         name=f"leave-last-out(n={n})",
         train=interactions.select(train_rows),
         test=interactions.select(test_rows),
-        resplit=lambda data: leave_last_out(data, n),
+        resplit=lambda data, fold: leave_last_out(data, n),
     )
 
 
@@ -118,15 +126,24 @@ def global_temporal(interactions: Interactions, test_fraction: float = 0.2) -> S
         name=f"global-temporal(test={test_fraction:g})",
         train=train,
         test=interactions.select(test_rows),
-        resplit=lambda data: global_temporal(data, test_fraction),
+        resplit=lambda data, fold: global_temporal(data, test_fraction),
     )
 
 
-def random_holdout(interactions: Interactions, fraction: float = 0.2, seed: int = 0) -> Split:
-    """Per user, a random ``fraction`` of their positive items (>= 1 when they have >= 2)."""
+def random_holdout(
+    interactions: Interactions, fraction: float = 0.2, seed: int = 0, fold: int = 0
+) -> Split:
+    """Per user, a random ``fraction`` of their positive items (>= 1 when they have >= 2).
+
+    ``fold`` > 0 draws an independent holdout of the same seed (fold 0 is the plain
+    ``seed``, so existing splits are unchanged); validation fold f of this split is
+    ``random_holdout(train, fraction, seed + 1, f)``.
+    """
     if not 0.0 < fraction < 1.0:
         raise ValueError("fraction must be in (0, 1)")
-    rng = np.random.default_rng(seed)
+    if fold < 0:
+        raise ValueError("fold must be >= 0")
+    rng = np.random.default_rng(seed if fold == 0 else (seed, fold))
     positive = np.isin(interactions.event, POSITIVE_EVENTS)
     pair = interactions.user.astype(np.int64) * interactions.n_items + interactions.item
     pairs = np.unique(pair[positive])
@@ -143,8 +160,10 @@ def random_holdout(interactions: Interactions, fraction: float = 0.2, seed: int 
     held = shuffled[rank < n_test[pair_user[order]]]
     in_test = np.isin(pair, held)
     return Split(
-        name=f"random-holdout(fraction={fraction:g}, seed={seed})",
+        name=f"random-holdout(fraction={fraction:g}, seed={seed}"
+        + (f", fold={fold})" if fold else ")"),
         train=interactions.select(np.flatnonzero(~in_test)),
         test=interactions.select(np.flatnonzero(in_test)),
-        resplit=lambda data: random_holdout(data, fraction, seed + 1),
+        resplit=lambda data, inner_fold: random_holdout(data, fraction, seed + 1, inner_fold),
+        random_folds=True,
     )

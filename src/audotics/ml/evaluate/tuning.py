@@ -77,7 +77,7 @@ class GridSearch:
     def fit(self, data: TrainData) -> None:
         points = self.points()
         if len(points) > 1 and data.validation is not None:
-            v_train, v_relevant = data.validation()
+            v_train, v_relevant = data.validation(0)
             users = np.flatnonzero(np.asarray(v_relevant.getnnz(axis=1)) > 0)
             if len(users) > self.max_users:
                 rng = np.random.default_rng(self.seed)
