@@ -16,7 +16,6 @@ from audotics.ml.recommend.sources import (
     ItemItemSource,
     cosine_neighbours,
     ease_neighbours,
-    edlae_neighbours,
     rp3beta_neighbours,
 )
 
@@ -137,7 +136,7 @@ def test_edlae_is_the_dropout_emphasised_closed_form_and_ease_without_dropout() 
     dense[:, 0] = rng.integers(1, 5, size=60)  # one item everyone played
     train = sparse.csr_matrix(dense.astype(np.float32))
     assert np.allclose(
-        edlae_neighbours(train, 0.5, 0.0, 12, 11).toarray(),
+        ease_neighbours(train, 0.5, 12, 11, dropout=0.0).toarray(),
         ease_neighbours(train, 0.5, 12, 11).toarray(),
     )
     dropout = 0.4
@@ -146,8 +145,8 @@ def test_edlae_is_the_dropout_emphasised_closed_form_and_ease_without_dropout() 
     p = np.linalg.inv(gram + lam)
     expected = np.eye(12) - p / np.diag(p)
     expected[expected < 0] = 0.0
-    got = edlae_neighbours(train, 0.5, dropout, 12, 11).toarray()
+    got = ease_neighbours(train, 0.5, 12, 11, dropout=dropout).toarray()
     assert np.allclose(got, expected, atol=1e-6)
     assert not np.allclose(got, ease_neighbours(train, 0.5, 12, 11).toarray(), atol=1e-4)
     with pytest.raises(ValueError):
-        edlae_neighbours(train, 0.5, 1.0, 12, 11)
+        ease_neighbours(train, 0.5, 12, 11, dropout=1.0)
