@@ -33,10 +33,8 @@ than brute force, ANN recall@100 >= 0.95. Figures go to
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,14 +54,9 @@ from audotics.ml.recommend.sources import (
     PopularitySource,
     cosine_neighbours,
 )
+from bench._report import percentiles, print_timings, write_results
 
-RESULTS = Path(__file__).parent / "results"
 WEIGHTS = BlendWeights(cf=1.0, item=0.0, knn=1.0, content=0.5, popularity=0.5)
-
-
-def _percentiles(samples: list[float]) -> dict[str, float]:
-    values = np.array(samples) * 1000.0
-    return {"p50_ms": float(np.percentile(values, 50)), "p99_ms": float(np.percentile(values, 99))}
 
 
 class BruteForce:
@@ -224,12 +217,12 @@ def main(argv: list[str]) -> int:
         "users": log.n_users,
         "requests": len(users),
         "builds": builds,
-        "engine": _percentiles(engine_times),
-        "brute_force": _percentiles(brute_times),
-        "new_listen": _percentiles(fold_times),
-        "fold_in_only": _percentiles(fold_only),
-        "engine_cpu": _percentiles(engine_cpu),
-        "brute_force_cpu": _percentiles(brute_cpu),
+        "engine": percentiles(engine_times),
+        "brute_force": percentiles(brute_times),
+        "new_listen": percentiles(fold_times),
+        "fold_in_only": percentiles(fold_only),
+        "engine_cpu": percentiles(engine_cpu),
+        "brute_force_cpu": percentiles(brute_cpu),
         "new_listen_reflected": reflected / len(users),
         "ann_recall_at_100": float(np.mean(recalls)),
         "top10_overlap_with_brute_force": float(np.mean(overlaps)),
@@ -246,10 +239,7 @@ def main(argv: list[str]) -> int:
             figures["http"] = http_leg(data, rows, engine, args.http_requests, args.seed)
     one, five, _ = figures["load_average"]
     print(f"load average {one:.1f} (1 min) {five:.1f} (5 min) when the timing started")
-    for name in ("engine", "brute_force", "new_listen", "fold_in_only", "http"):
-        if name in figures:
-            f = figures[name]
-            print(f"{name:12} p50 {f['p50_ms']:8.2f} ms   p99 {f['p99_ms']:8.2f} ms")
+    print_timings(figures, ("engine", "brute_force", "new_listen", "fold_in_only", "http"))
     print(
         f"brute force / engine: {figures['speedup_p50']:.1f}x at p50, "
         f"{figures['speedup_p99']:.1f}x at p99 (goal >= 20x, engine p99 <= 10 ms)"
@@ -270,6 +260,5 @@ def main(argv: list[str]) -> int:
             f"HTTP: {http['requests']} users, {http['mean_items']:.1f} tracks per response "
             f"(catalogue loaded into SQLite in {http['catalogue_load_s']:.1f} s)"
         )
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "recommend_latency.json").write_text(json.dumps(figures, indent=1))
+    write_results("recommend_latency", figures)
     return 0

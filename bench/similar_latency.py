@@ -25,10 +25,8 @@ exact top 100. Figures go to ``bench/results/similar_latency.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,14 +36,9 @@ from audotics.ml.cf.confidence import ConfidenceWeights, confidence_from_weights
 from audotics.ml.cf.train import ALSParams, train_als
 from audotics.ml.datasets.synthetic import generate_synthetic
 from audotics.ml.recommend.seeded import UnitNeighbours, cosine_scores, top_items, unit_rows
+from bench._report import percentiles, print_timings, write_results
 
-RESULTS = Path(__file__).parent / "results"
 DEPTH = 211  # offset + limit + 1 for the deepest page, plus the excluded margin's floor
-
-
-def _percentiles(samples: list[float]) -> dict[str, float]:
-    values = np.array(samples) * 1000.0
-    return {"p50_ms": float(np.percentile(values, 50)), "p99_ms": float(np.percentile(values, 99))}
 
 
 def _indexed(sides: dict[str, UnitNeighbours], seed: int) -> dict[str, dict[int, float]]:
@@ -125,8 +118,8 @@ def main(argv: list[str]) -> int:
         "items": args.items,
         "seeds": len(seeds),
         "index_build_s": build_s,
-        "indexed": _percentiles(index_times),
-        "scan": _percentiles(scan_times),
+        "indexed": percentiles(index_times),
+        "scan": percentiles(scan_times),
         "recall_at_100": float(np.mean(recalls)),
     }
     figures["speedup_p50"] = figures["scan"]["p50_ms"] / figures["indexed"]["p50_ms"]
@@ -136,13 +129,10 @@ def main(argv: list[str]) -> int:
         f"{args.items} tracks, CF {args.factors} and sound {args.sound_dim} dims; indexes "
         f"built in {build_s:.1f} s; load average {one:.1f} (1 min) {five:.1f} (5 min)"
     )
-    for name in ("indexed", "scan"):
-        f = figures[name]
-        print(f"{name:8} p50 {f['p50_ms']:8.2f} ms   p99 {f['p99_ms']:8.2f} ms")
+    print_timings(figures, ("indexed", "scan"), width=8)
     print(
         f"scan / indexed: {figures['speedup_p50']:.1f}x at p50, {figures['speedup_p99']:.1f}x "
         f"at p99; recall@100 of the indexed sides {figures['recall_at_100']:.3f}"
     )
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "similar_latency.json").write_text(json.dumps(figures, indent=1))
+    write_results("similar_latency", figures)
     return 0
