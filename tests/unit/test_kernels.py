@@ -254,3 +254,28 @@ def test_closest_in_direction_is_the_cosine_argmax(seed: int, n: int, dim: int, 
     # The chosen seed's cosine is the best one (equal up to rounding when two tie).
     chosen = similarity[[list(seen).index(g) for g in got], np.arange(len(items))]
     np.testing.assert_allclose(chosen, similarity.max(axis=0), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.arange(500.0),  # sorted
+        np.arange(500.0)[::-1],  # reversed
+        np.ones(500),  # all equal
+        np.concatenate([np.arange(250.0), np.arange(250.0)[::-1]]),  # organ pipe
+        np.tile([3.0, 1.0, 2.0], 170),  # few values, repeating
+    ],
+)
+def test_top_k_on_ordered_inputs(values: np.ndarray):
+    for k in (1, 7, 100, 499, 500, 600):
+        expected = np.argsort(-values, kind="stable")[:k]
+        assert np.array_equal(kernels.top_k(values, k, False), expected)
+
+
+def test_selection_gives_up_within_its_budget_and_top_k_still_answers():
+    rng = np.random.default_rng(3)
+    keys = rng.standard_normal(1000)
+    value, found = kernels._kth_largest(keys.copy(), 10, 0)  # no partition allowed
+    assert not found
+    value, found = kernels._kth_largest(keys.copy(), 10, 100)
+    assert found and value == np.sort(keys)[::-1][10]

@@ -28,11 +28,16 @@ _dot_jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 
 
 @_jit
-def _kth_largest(keys: np.ndarray, rank: int) -> float:
-    """The value of rank ``rank`` (0 = largest) in ``keys``, which it reorders:
-    quickselect with Hoare partitions around a median of three, O(n) on average."""
+def _kth_largest(keys: np.ndarray, rank: int, rounds: int) -> tuple[float, bool]:
+    """(the value of rank ``rank`` (0 = largest) in ``keys``, which it reorders; found):
+    quickselect with Hoare partitions around a median of three, O(n) on average. Gives
+    up (found False) after ``rounds`` partitions (the caller allows 2 log2(n) + 8), so
+    an adversarial order costs O(n log n) through the caller's full sort, never O(n^2)."""
     low, high = 0, len(keys) - 1
     while low < high:
+        rounds -= 1
+        if rounds < 0:
+            return 0.0, False
         middle = (low + high) // 2
         a, b, c = keys[low], keys[middle], keys[high]
         pivot = max(min(a, b), min(max(a, b), c))
@@ -51,8 +56,8 @@ def _kth_largest(keys: np.ndarray, rank: int) -> float:
         elif rank >= i:
             low = i
         else:  # between the halves: equal to the pivot
-            return keys[rank]
-    return keys[rank]
+            return keys[rank], True
+    return keys[rank], True
 
 
 @_jit
@@ -110,8 +115,9 @@ def top_k(values: np.ndarray, k: int, positive_only: bool) -> np.ndarray:
     k = min(max(k, 0), m)
     if k == 0:
         return np.empty(0, dtype=np.int64)
-    if k < m:
-        threshold = _kth_largest(keys[:m].copy(), k - 1)
+    budget = 2 * int(np.log2(m + 1)) + 8
+    threshold, found = _kth_largest(keys[:m].copy(), k - 1, budget) if k < m else (0.0, False)
+    if found:
         chosen_keys = np.empty(k, dtype=np.float64)
         chosen_at = np.empty(k, dtype=np.int64)
         taken = 0
@@ -127,11 +133,11 @@ def top_k(values: np.ndarray, k: int, positive_only: bool) -> np.ndarray:
                 chosen_keys[taken] = keys[i]
                 chosen_at[taken] = at[i]
                 taken += 1
-    else:
+    else:  # everything kept, or the selection gave up: sort all, keep the head
         chosen_keys = keys[:m].copy()
         chosen_at = at[:m].copy()
     _stable_sort_descending(chosen_keys, chosen_at)
-    return chosen_at
+    return chosen_at[:k].copy()
 
 
 _DIGIT_BITS = 11  # 2048 buckets: the counts stay in L1, two passes cover 4M items
