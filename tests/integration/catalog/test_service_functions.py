@@ -97,8 +97,8 @@ async def test_get_tracks_reads_what_the_orm_summary_shows(
 async def test_get_tracks_past_one_statements_parameters(
     client: httpx.AsyncClient, app: FastAPI, curator: SignedIn
 ) -> None:
-    """More ids than one statement may bind (both databases cap them at 32,767) are read
-    in chunks: the serving state asks for every track at once."""
+    """More ids than one statement may bind (asyncpg: 32,767) are read in chunks: the
+    serving state asks for every track at once."""
     created = [uuid.UUID((await create_track(client, curator, f"T{i}"))["id"]) for i in range(3)]
     unknown = [uuid.uuid4() for _ in range(33_000)]
     asked = [unknown[0], created[0], *unknown[1:20_000], created[1], *unknown[20_000:], created[2]]

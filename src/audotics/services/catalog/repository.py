@@ -210,7 +210,8 @@ async def tracks_by_ids(
     ]
 
 
-#: Ids per IN list: asyncpg and SQLite refuse a statement with more than 32,767 parameters.
+#: Ids per IN list: asyncpg refuses a statement with more than 32,767 parameters (and
+#: SQLite's default build 32,766).
 _IDS_PER_QUERY = 10_000
 
 
