@@ -10,7 +10,9 @@ from fastapi import FastAPI
 
 from audotics.infra.objects.base import ObjectStore
 from audotics.problems import Unprocessable
+from audotics.services.catalog import repository as catalog_repository
 from audotics.services.catalog import service as catalog
+from audotics.services.catalog.convert import track_summary
 from tests.integration.catalog.conftest import create_track
 from tests.support.audio import encode
 from tests.support.factories import SignedIn
@@ -59,6 +61,50 @@ async def test_get_tracks_and_visibility(
     assert (summary.title, summary.genres, summary.has_audio) == ("Open", ["Pop"], False)
     assert summary.album is not None and summary.album.title == "LP"
     assert visible == [True, False, False]
+
+
+async def test_get_tracks_reads_what_the_orm_summary_shows(
+    client: httpx.AsyncClient, app: FastAPI, listener: SignedIn, curator: SignedIn
+) -> None:
+    """The column read behind get_tracks gives the summary the ORM rows give: genres in
+    name_key order (not insertion or display order), album or none, audio or none,
+    private tracks for their owner only, duplicates and unknown ids dropped."""
+    tagged = await create_track(
+        client, curator, "Tagged", album="LP", genres=["zydeco", "Ambient", "dub", "Ambient 2"]
+    )
+    bare = await create_track(client, curator, "Bare", duration_s=61.5)
+    own = await create_track(client, listener, "Own", genres=["Lo-Fi"])
+    response = await client.put(
+        f"{API}/tracks/{bare['id']}/audio",
+        content=encode("wav"),
+        headers={**curator.headers, "Content-Type": "audio/wav"},
+    )
+    assert response.status_code == 200
+    known = [uuid.UUID(t["id"]) for t in (tagged, bare, own)]
+    asked = [*known, known[0], uuid.uuid4()]
+    async with app.state.infra.db.session() as session:
+        for viewer in (listener.id, curator.id, None):
+            found = await catalog.get_tracks(session, asked, viewer)
+            tracks = await catalog_repository.tracks_by_ids(session, known, viewer)
+            assert found == {track.id: track_summary(track) for track in tracks}
+        for_owner = await catalog.get_tracks(session, asked, listener.id)
+    assert set(for_owner) == set(known)
+    assert for_owner[known[0]].genres == ["Ambient", "Ambient 2", "dub", "zydeco"]
+    assert for_owner[known[1]].album is None and for_owner[known[1]].has_audio
+    assert for_owner[known[2]].genres == ["Lo-Fi"]
+
+
+async def test_get_tracks_past_one_statements_parameters(
+    client: httpx.AsyncClient, app: FastAPI, curator: SignedIn
+) -> None:
+    """More ids than one statement may bind (asyncpg: 32,767) are read in chunks: the
+    serving state asks for every track at once."""
+    created = [uuid.UUID((await create_track(client, curator, f"T{i}"))["id"]) for i in range(3)]
+    unknown = [uuid.uuid4() for _ in range(33_000)]
+    asked = [unknown[0], created[0], *unknown[1:20_000], created[1], *unknown[20_000:], created[2]]
+    async with app.state.infra.db.session() as session:
+        found = await catalog.get_tracks(session, asked, None)
+    assert set(found) == set(created)
 
 
 async def test_export_and_delete_user_data(

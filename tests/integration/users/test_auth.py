@@ -127,6 +127,25 @@ async def test_bad_tokens_are_401_problem(client: httpx.AsyncClient) -> None:
     assert missing.status_code == 401
 
 
+async def test_a_token_seen_before_is_still_checked_each_time(client: httpx.AsyncClient) -> None:
+    """Verified tokens are remembered, yet expiry and revocation still apply on every use."""
+    user = await sign_up(client, "judy")
+    claims = jwt.decode(user.access_token, TEST_SECRET, algorithms=["HS256"])
+    # exp is whole seconds: at least one full second of validity left when first used.
+    expires = int(time.time()) + 2
+    short = {"Authorization": f"Bearer {jwt.encode({**claims, 'exp': expires}, TEST_SECRET)}"}
+    assert (await client.get("/api/v1/me", headers=short)).status_code == 200
+    assert (await client.get("/api/v1/me", headers=short)).status_code == 200
+    time.sleep(max(0.0, expires - time.time()) + 0.05)
+    late = await client.get("/api/v1/me", headers=short)
+    assert late.status_code == 401 and late.json()["title"] == "Token expired", late.text
+
+    assert (await client.get("/api/v1/me", headers=user.headers)).status_code == 200
+    assert (await client.post("/api/v1/me/logout-all", headers=user.headers)).status_code == 204
+    revoked = await client.get("/api/v1/me", headers=user.headers)
+    assert revoked.status_code == 401 and revoked.json()["title"] == "Token revoked", revoked.text
+
+
 async def test_malformed_json_is_400_and_wrong_types_422(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/api/v1/auth/signup", content=b'{"email": ', headers={"content-type": "application/json"}

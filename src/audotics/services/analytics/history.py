@@ -169,25 +169,26 @@ async def interactions(
     session: AsyncSession, item_kind: ItemKind = ItemKind.track, user_id: uuid.UUID | None = None
 ) -> list[Interaction]:
     """The aggregate rows of one item kind (everyone's, or one user's): the CF input."""
-    rows = await repository.interactions(session, ItemKind(item_kind).value, user_id)
+    kind = ItemKind(item_kind)
+    rows = await repository.interaction_rows(session, kind.value, user_id)
     return [
         Interaction(
-            user_id=row.user_id,
-            item_kind=ItemKind(row.item_kind),
-            item_id=row.item_id,
-            plays=row.plays,
-            completes=row.completes,
-            skips=row.skips,
-            likes=row.likes,
-            last_at=as_utc(row.last_at) if row.last_at else None,
+            user_id=user,
+            item_kind=kind,
+            item_id=item_id,
+            plays=plays,
+            completes=completes,
+            skips=skips,
+            likes=likes,
+            last_at=as_utc(last_at) if last_at else None,
         )
-        for row in rows
+        for user, _, item_id, plays, completes, skips, likes, last_at in rows
     ]
 
 
 async def following(session: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:
     """Whom the user follows, oldest edge first."""
-    return [row.follows_user_id for row in await repository.follows_of(session, user_id)]
+    return await repository.followed_ids(session, user_id)
 
 
 async def followers(session: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:

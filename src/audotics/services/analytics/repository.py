@@ -13,7 +13,19 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, delete, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -201,14 +213,44 @@ async def top_items(
     return list(rows)
 
 
-async def interactions(
+_INTERACTION_COLUMNS = (
+    ItemInteraction.user_id,
+    ItemInteraction.item_kind,
+    ItemInteraction.item_id,
+    ItemInteraction.plays,
+    ItemInteraction.completes,
+    ItemInteraction.skips,
+    ItemInteraction.likes,
+    ItemInteraction.last_at,
+)
+# Built once (every recommendation request runs it): composing a statement costs more
+# than running this one; the primary key (user_id, item_kind, item_id) serves it.
+_USER_INTERACTIONS = (
+    select(*_INTERACTION_COLUMNS)
+    .where(
+        ItemInteraction.item_kind == bindparam("item_kind"),
+        ItemInteraction.user_id == bindparam("user_id"),
+    )
+    .order_by(ItemInteraction.user_id)
+)
+
+
+async def interaction_rows(
     session: AsyncSession, item_kind: str, user_id: uuid.UUID | None = None
-) -> list[ItemInteraction]:
-    statement = select(ItemInteraction).where(ItemInteraction.item_kind == item_kind)
+) -> Sequence[Row[uuid.UUID, str, uuid.UUID, int, int, int, int, datetime | None]]:
+    """The aggregate rows of one item kind (everyone's, or one user's) as plain rows, not
+    ORM objects: every recommendation request and the serving state's rebuild read them."""
     if user_id is not None:
-        statement = statement.where(ItemInteraction.user_id == user_id)
-    rows = await session.scalars(statement.order_by(ItemInteraction.user_id))
-    return list(rows)
+        result = await session.execute(
+            _USER_INTERACTIONS, {"item_kind": item_kind, "user_id": user_id}
+        )
+    else:
+        result = await session.execute(
+            select(*_INTERACTION_COLUMNS)
+            .where(ItemInteraction.item_kind == item_kind)
+            .order_by(ItemInteraction.user_id)
+        )
+    return result.all()
 
 
 async def all_interactions(session: AsyncSession, user_id: uuid.UUID) -> list[ItemInteraction]:
@@ -287,6 +329,20 @@ async def follows_of(session: AsyncSession, user_id: uuid.UUID) -> list[Follow]:
     rows = await session.scalars(
         select(Follow).where(Follow.user_id == user_id).order_by(Follow.created_at)
     )
+    return list(rows)
+
+
+_FOLLOWED_IDS = (
+    select(Follow.follows_user_id)
+    .where(Follow.user_id == bindparam("user_id"))
+    .order_by(Follow.created_at, Follow.follows_user_id)
+)
+
+
+async def followed_ids(session: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:
+    """Whom ``user_id`` follows, oldest edge first: :func:`follows_of`'s ids alone (a
+    statement built once: every recommendation request reads it)."""
+    rows = await session.scalars(_FOLLOWED_IDS, {"user_id": user_id})
     return list(rows)
 
 

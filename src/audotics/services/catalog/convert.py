@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from audotics.services.catalog.models import Album, Artist, Genre, Track
+from audotics.services.catalog.repository import SummaryRow
 from audotics.services.catalog.schemas import (
     AlbumOut,
     AlbumRef,
@@ -73,6 +74,21 @@ def track_out(track: Track) -> TrackOut:
         analysis_status=track.analysis_status,
         created_at=track.created_at,
         updated_at=track.updated_at,
+    )
+
+
+def summary_of_row(row: SummaryRow) -> TrackSummary:
+    """The same summary as :func:`track_summary`, from the plain columns of a summary read."""
+    return TrackSummary(
+        id=row.id,
+        title=row.title,
+        duration_s=row.duration_s,
+        artist=ArtistRef(id=row.artist_id, name=row.artist_name),
+        album=AlbumRef(id=row.album_id, title=row.album_title)
+        if row.album_id is not None and row.album_title is not None
+        else None,
+        genres=row.genres,
+        has_audio=row.has_audio,
     )
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
@@ -206,6 +207,110 @@ async def tracks_by_ids(
         track
         for track in result.unique()
         if track.owner_id is None or (viewer_id is not None and track.owner_id == viewer_id)
+    ]
+
+
+#: Ids per IN list: asyncpg refuses a statement with more than 32,767 parameters (and
+#: SQLite's default build 32,766).
+_IDS_PER_QUERY = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    """The columns of a track summary, read without ORM objects."""
+
+    id: uuid.UUID
+    title: str
+    duration_s: float | None
+    has_audio: bool
+    artist_id: uuid.UUID
+    artist_name: str
+    album_id: uuid.UUID | None
+    album_title: str | None
+    genres: list[str]  # the track's own genre names, by name_key
+
+
+async def summary_rows(
+    session: AsyncSession, track_ids: Sequence[uuid.UUID], viewer_id: uuid.UUID | None
+) -> list[SummaryRow]:
+    """What :func:`tracks_by_ids` and a summary of each would read, as plain columns.
+
+    One SELECT per chunk of ids, the genres outer-joined (a row per genre): no ORM
+    objects and one round trip instead of the ORM's two (a round trip through aiosqlite
+    is four thread hops, the larger part of a small read's cost).
+    """
+    found: list[SummaryRow] = []
+    ids = list(track_ids)
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        found.extend(await _summary_chunk(session, ids[start : start + _IDS_PER_QUERY], viewer_id))
+    return found
+
+
+# Built once: composing the joins and the IN list costs more per request than running
+# them (an expanding bind parameter takes any number of ids; the compiled form is cached).
+_SUMMARY_QUERY = (
+    select(
+        Track.id,
+        Track.title,
+        Track.duration_s,
+        Track.owner_id,
+        Track.audio_key.is_not(None),
+        Artist.id,
+        Artist.name,
+        Album.id,
+        Album.title,
+        Genre.name_key,
+        Genre.name,
+    )
+    .join(Artist, Artist.id == Track.artist_id)
+    .outerjoin(Album, Album.id == Track.album_id)
+    .outerjoin(track_genres, track_genres.c.track_id == Track.id)
+    .outerjoin(Genre, Genre.id == track_genres.c.genre_id)
+    .where(Track.id.in_(bindparam("track_ids", expanding=True)))
+)
+
+
+async def _summary_chunk(
+    session: AsyncSession, track_ids: list[uuid.UUID], viewer_id: uuid.UUID | None
+) -> list[SummaryRow]:
+    if not track_ids:
+        return []
+    # Visibility in Python, as in tracks_by_ids: the OR beside the IN list makes SQLite
+    # walk ix_tracks_owner_id instead of the primary key.
+    result = await session.execute(_SUMMARY_QUERY, {"track_ids": track_ids})
+    tracks: dict[uuid.UUID, tuple[Any, ...]] = {}
+    genres: dict[uuid.UUID, list[tuple[str, str]]] = {}
+    for row in result.all():
+        owner_id = row[3]
+        if owner_id is not None and (viewer_id is None or owner_id != viewer_id):
+            continue
+        tracks.setdefault(row[0], tuple(row[:9]))
+        if row[9] is not None:
+            genres.setdefault(row[0], []).append((row[9], row[10]))
+    return [
+        SummaryRow(
+            id=track_id,
+            title=title,
+            duration_s=duration_s,
+            has_audio=bool(has_audio),
+            artist_id=artist_id,
+            artist_name=artist_name,
+            album_id=album_id,
+            album_title=album_title,
+            # Sorted in Python like convert.genre_names: the databases' collations differ.
+            genres=[name for _, name in sorted(genres.get(track_id, ()))],
+        )
+        for track_id, (
+            _,
+            title,
+            duration_s,
+            _owner,
+            has_audio,
+            artist_id,
+            artist_name,
+            album_id,
+            album_title,
+        ) in tracks.items()
     ]
 
 

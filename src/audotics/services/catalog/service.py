@@ -39,7 +39,7 @@ from audotics.services.catalog.analysis import (
     store_analysis,
     tracks_needing_analysis,
 )
-from audotics.services.catalog.convert import track_out, track_summary
+from audotics.services.catalog.convert import summary_of_row, track_out, track_summary
 from audotics.services.catalog.crud import (
     create_album,
     create_artist,
@@ -287,8 +287,8 @@ async def get_tracks(
 
     Missing and invisible ids are simply absent from the result.
     """
-    tracks = await repository.tracks_by_ids(session, list(dict.fromkeys(ids)), viewer_id)
-    return {track.id: track_summary(track) for track in tracks}
+    rows = await repository.summary_rows(session, list(dict.fromkeys(ids)), viewer_id)
+    return {row.id: summary_of_row(row) for row in rows}
 
 
 async def track_visible(

@@ -32,7 +32,8 @@ TrackId = Annotated[uuid.UUID, Path(description="Track id")]
 MAX_OFFSET = 100
 
 
-def get_sound_index(request: Request) -> SoundIndex:
+# async: FastAPI runs a plain ``def`` dependency in a worker thread, a hop per request.
+async def get_sound_index(request: Request) -> SoundIndex:
     """One index per application, built on first use (see services/catalog/similarity.py)."""
     index: SoundIndex | None = getattr(request.app.state, "sound_index", None)
     if index is None:
@@ -41,7 +42,7 @@ def get_sound_index(request: Request) -> SoundIndex:
     return index
 
 
-def get_serving_states(request: Request) -> recommendations.ServingStateCache:
+async def get_serving_states(request: Request) -> recommendations.ServingStateCache:
     return recommendations.serving_states(request.app.state)
 
 

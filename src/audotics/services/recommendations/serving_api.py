@@ -10,8 +10,11 @@ from audotics.services.recommendations.service import serving_states
 from audotics.services.recommendations.serving import ServingStateCache
 
 
-def get_serving_states(request: Request) -> ServingStateCache:
-    """One serving state per application; the model holder comes from the app's start-up."""
+async def get_serving_states(request: Request) -> ServingStateCache:
+    """One serving state per application; the model holder comes from the app's start-up.
+
+    ``async`` although it never awaits: FastAPI runs a plain ``def`` dependency in a
+    worker thread, a thread hop on every request for an attribute lookup."""
     return serving_states(request.app.state)
 
 

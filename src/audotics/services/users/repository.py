@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Row, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audotics.services.users.models import ApiKey, RefreshToken, User
@@ -13,6 +13,20 @@ from audotics.services.users.models import ApiKey, RefreshToken, User
 
 async def user_by_id(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
+
+
+# Built once (every signed-in request runs it); the columns identify() checks, no ORM row.
+_IDENTITY = select(User.id, User.username, User.role, User.is_active, User.token_version).where(
+    User.id == bindparam("user_id")
+)
+
+
+async def identity_row(
+    session: AsyncSession, user_id: uuid.UUID
+) -> Row[uuid.UUID, str, str, bool, int] | None:
+    """Id, username, role, is_active and token_version of one user (deactivated included)."""
+    result = await session.execute(_IDENTITY, {"user_id": user_id})
+    return result.one_or_none()
 
 
 async def users_by_ids(session: AsyncSession, user_ids: list[uuid.UUID]) -> list[User]:

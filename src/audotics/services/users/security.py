@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -150,7 +151,23 @@ def encode_token(
 
 
 def decode_token(secret: str, token: str, expected_type: str) -> TokenClaims:
-    """Verify signature, expiry, issuer and type; only HS256 is accepted (never ``none``)."""
+    """Verify signature, expiry, issuer and type; only HS256 is accepted (never ``none``).
+
+    A token that verified once is remembered (bounded, keyed by the secret too): its
+    signature and claims cannot change, so a repeat only has its expiry checked again,
+    the one check that depends on the time. Revocation is the caller's check (the
+    token version against the user row), made on every request as before.
+    """
+    claims = _verified_claims(secret, token, expected_type)
+    # PyJWT's own test (leeway 0): expired once int(exp) <= now.
+    if int(claims.expires_at.timestamp()) <= time.time():
+        raise Unauthorized("Token has expired.", title="Token expired")
+    return claims
+
+
+@lru_cache(maxsize=4096)
+def _verified_claims(secret: str, token: str, expected_type: str) -> TokenClaims:
+    """The full verification (exceptions are not cached: a bad token is checked each time)."""
     try:
         claims = jwt.decode(
             token,

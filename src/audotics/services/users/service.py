@@ -302,7 +302,9 @@ async def identify(session: AsyncSession, config: AuthConfig, credential: str) -
     if credential.startswith(security.API_KEY_PREFIX):
         return await _identify_api_key(session, credential)
     claims = security.decode_token(config.secret, credential, "access")
-    user = await repository.user_by_id(session, claims.user_id)
+    # The row read fresh on every request (deactivation and revocation apply at once),
+    # as plain columns: an ORM User costs more to load than this whole check.
+    user = await repository.identity_row(session, claims.user_id)
     if user is None or not user.is_active:
         raise Unauthorized("Account no longer exists.", title="Invalid token")
     if claims.version != user.token_version:
