@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -75,6 +76,21 @@ def _problem_schema(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
+def freeze_startup_objects() -> int:
+    """Move every object alive now out of the cyclic garbage collector's sight; returns
+    how many are frozen.
+
+    A served process holds ~200k tracked objects from start-up (modules, the app,
+    SQLAlchemy's, pydantic's and numba's registries) for its whole life, and each full
+    collection walked all of them: a 100-400 ms pause of every request in flight, once
+    every few hundred requests. Frozen, they are still freed by reference counting; only
+    cycles among them would outlive the process, which start-up objects do anyway.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 def create_served_app() -> FastAPI:
     """The app of an ``audotics serve`` process: like :func:`create_app`, and when it stops,
     the process-wide analysis pool stops with it. (uvicorn re-raises SIGTERM after the
@@ -112,6 +128,8 @@ def create_app(
             register_handlers(state)
             background = BackgroundWork(state, concurrency=settings.worker_concurrency)
             background.start()
+        if owns_process:
+            freeze_startup_objects()
         try:
             yield
         finally:
