@@ -22,7 +22,8 @@ _bearer = HTTPBearer(auto_error=False, description="Access token (JWT) or API ke
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
 
 
-def get_auth_config(request: Request) -> users.AuthConfig:
+async def get_auth_config(request: Request) -> users.AuthConfig:
+    # async: FastAPI runs a plain def dependency in a worker thread, one hop per request.
     config: users.AuthConfig = request.app.state.auth_config
     return config
 
