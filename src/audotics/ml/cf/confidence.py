@@ -106,3 +106,20 @@ def positive_items(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
     binary.data = (binary.data > 0).astype(np.float32)
     binary.eliminate_zeros()
     return binary
+
+
+def relative_to_user_median(net: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Each user's positive net weights divided by the median of that user's positive
+    weights (cells with ``w <= 0`` dropped): the user's typical item becomes 1 whatever
+    their volume, so a heavy listener's counts no longer outweigh a light one's.
+
+    Not the product's default weighting (:func:`confidence_from_weights` on ``net``);
+    the offline hybrid can opt in (``build_engine(relative=...)``, ADR 0007)."""
+    matrix = net.tocsr(copy=True).astype(np.float64)
+    matrix.data = np.where(matrix.data > 0, matrix.data, 0.0)
+    matrix.eliminate_zeros()
+    data, indptr = matrix.data, matrix.indptr
+    for user in np.flatnonzero(np.diff(indptr)):
+        start, end = indptr[user], indptr[user + 1]
+        data[start:end] /= np.median(data[start:end])
+    return matrix
