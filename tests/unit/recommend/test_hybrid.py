@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from audotics.ml.cf.confidence import ConfidenceWeights, net_weights, relative_to_user_median
+from audotics.ml.cf.confidence import (
+    ConfidenceWeights,
+    net_weights,
+    relative_to_user_median,
+    within_user_rank,
+)
 from audotics.ml.datasets.synthetic import SyntheticData, generate_synthetic
 from audotics.ml.evaluate.hybrid import (
     RELATIVE_GROUPS,
@@ -270,3 +275,14 @@ def test_relative_engine_recommends_and_rejects_unknown_groups(synthetic: Synthe
     assert len(found) == 10 and all(r.explanation is not None for r in found)
     with pytest.raises(ValueError, match="subset"):
         build_engine(data, quick=True, relative=frozenset({"social"}))
+
+
+def test_within_user_rank_keeps_only_the_order_of_a_users_counts() -> None:
+    net = sparse.csr_matrix(np.array([[5.0, 500.0, 0.0, 50.0], [2.0, -1.0, 1.0, 0.0]]))
+    ranks = within_user_rank(net).toarray()
+    np.testing.assert_allclose(ranks[0], [1 / 3, 1.0, 0.0, 2 / 3])
+    np.testing.assert_allclose(ranks[1], [1.0, 0.0, 0.5, 0.0])  # the skip is dropped
+    rows, scale = relative_rows(net, kind="rank")
+    np.testing.assert_allclose(rows.toarray(), scale * ranks, rtol=1e-6)
+    with pytest.raises(ValueError, match="kind"):
+        relative_rows(net, kind="zscore")

@@ -123,3 +123,21 @@ def relative_to_user_median(net: sparse.csr_matrix) -> sparse.csr_matrix:
         start, end = indptr[user], indptr[user + 1]
         data[start:end] /= np.median(data[start:end])
     return matrix
+
+
+def within_user_rank(net: sparse.csr_matrix) -> sparse.csr_matrix:
+    """``1 - rank / n`` of each positive cell among its user's ``n`` positive cells (rank 0
+    = the user's most played item, weight 1; ties in column order); other cells dropped.
+    Only the order of a user's counts is kept, not their size."""
+    matrix = net.tocsr(copy=True).astype(np.float64)
+    matrix.sort_indices()
+    matrix.data = np.where(matrix.data > 0, matrix.data, 0.0)
+    matrix.eliminate_zeros()
+    data, indptr = matrix.data, matrix.indptr
+    for user in np.flatnonzero(np.diff(indptr)):
+        start, end = indptr[user], indptr[user + 1]
+        order = np.argsort(-data[start:end], kind="stable")
+        rank = np.empty(end - start)
+        rank[order] = np.arange(end - start)
+        data[start:end] = 1.0 - rank / (end - start)
+    return matrix

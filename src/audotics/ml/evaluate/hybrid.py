@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from audotics.ml.cf.confidence import relative_to_user_median
+from audotics.ml.cf.confidence import relative_to_user_median, within_user_rank
 from audotics.ml.cf.train import ALSParams, train_als
 from audotics.ml.evaluate import tuning as _baselines  # noqa: F401  (registered first)
 from audotics.ml.evaluate.models import ModelOptions, TrainData, register_model
@@ -102,7 +102,9 @@ TAG_ALS_SCALE = 0.25
 # (``relative_rows``) instead of log1p of the raw counts: "cf" (ALS confidence and
 # fold-in), "items" (EASE and kNN fits, and the rows item, knn, graph and content score).
 RELATIVE_GROUPS = frozenset({"cf", "items"})
+RELATIVE_KINDS = ("median", "rank")
 USER_RELATIVE: frozenset[str] = frozenset()
+USER_RELATIVE_KIND = "median"
 
 
 def log_weighted(net: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -114,17 +116,25 @@ def log_weighted(net: sparse.csr_matrix) -> sparse.csr_matrix:
 
 
 def relative_rows(
-    net: sparse.csr_matrix, scale: float | None = None
+    net: sparse.csr_matrix, scale: float | None = None, kind: str = "median"
 ) -> tuple[sparse.csr_matrix, float]:
-    """``scale x log1p(w / median of the user's w)`` per positive cell, and ``scale``.
+    """Each user's play counts relative to that user's own, per positive cell, and ``scale``:
+    ``kind`` "median": ``scale x log1p(w / median of the user's w)``; "rank":
+    ``scale x (1 - rank / n)`` within the user's n items (``within_user_rank``).
 
     HetRec keeps each user's top 50 artists with raw counts spanning orders of magnitude
-    between users; relative to the user's median, every user's typical item weighs the
+    between users; relative to the user's own counts, every user's typical item weighs the
     same. ``scale`` (default: fitted here) makes the mean cell equal log1p's, so ALS
-    confidences keep their overall strength (``alpha``) and only their shape changes.
+    confidences keep their overall strength (``alpha``) and only their shape changes
+    (the item-item sources are scale-free per user).
     """
-    relative = relative_to_user_median(net)
-    relative.data = np.log1p(relative.data)
+    if kind not in RELATIVE_KINDS:
+        raise ValueError(f"kind must be one of {RELATIVE_KINDS}, not {kind!r}")
+    if kind == "median":
+        relative = relative_to_user_median(net)
+        relative.data = np.log1p(relative.data)
+    else:
+        relative = within_user_rank(net)
     if scale is None:
         absolute = log_weighted(net)
         scale = float(absolute.data.mean() / relative.data.mean()) if relative.nnz else 1.0
@@ -143,6 +153,7 @@ class RelativeRowSource:
 
     inner: Source
     scale: float
+    kind: str = "median"
     name: str = field(init=False)
     _memo: _RowMemo = field(default_factory=_RowMemo, repr=False)
 
@@ -153,7 +164,7 @@ class RelativeRowSource:
         def compute() -> sparse.csr_matrix:
             weights = sparse.csr_matrix(row, dtype=np.float64, copy=True)
             weights.data = np.expm1(weights.data)
-            return relative_rows(weights, self.scale)[0]
+            return relative_rows(weights, self.scale, self.kind)[0]
 
         # Same object for the same row, so the inner source's own memo hits as well.
         return self._memo.get(row, compute)
@@ -215,21 +226,24 @@ def build_engine(
     quick: bool = False,
     seed: int = 0,
     relative: frozenset[str] | None = None,
+    relative_kind: str | None = None,
 ) -> RecommendationEngine:
     """The engine on ``data``; ``tags`` (items x tags counts of this data) also enter the
     collaborative models as side information (ALS pseudo-users, EASE side Gram).
 
     ``relative`` (default :data:`USER_RELATIVE`): the source groups of
-    :data:`RELATIVE_GROUPS` that read play counts relative to each user's median
-    (:func:`relative_rows`, :class:`RelativeRowSource`); the engine itself is still
-    given ``log1p`` rows, as in the product."""
+    :data:`RELATIVE_GROUPS` that read play counts relative to each user's own
+    (:func:`relative_rows` of ``relative_kind``, default :data:`USER_RELATIVE_KIND`;
+    :class:`RelativeRowSource`); the engine itself is still given ``log1p`` rows, as in
+    the product."""
     relative = USER_RELATIVE if relative is None else frozenset(relative)
+    kind = USER_RELATIVE_KIND if relative_kind is None else relative_kind
     if not relative <= RELATIVE_GROUPS:
         raise ValueError(f"relative must be a subset of {sorted(RELATIVE_GROUPS)}")
     rows = log_weighted(data.net)
     scale = 1.0
     if relative:
-        relative_train, scale = relative_rows(data.net)
+        relative_train, scale = relative_rows(data.net, kind=kind)
     listeners = np.asarray((rows > 0).sum(axis=0)).ravel()
     alpha = 2.0
     if "cf" in relative:
@@ -252,7 +266,7 @@ def build_engine(
     item_rows = relative_train if "items" in relative else rows
 
     def view(source: Source, group: str) -> Source:
-        return RelativeRowSource(source, scale) if group in relative else source
+        return RelativeRowSource(source, scale, kind) if group in relative else source
 
     sources: list[Source] = [
         view(CollaborativeSource(als), "cf"),
@@ -395,11 +409,13 @@ class HybridModel:
         content: sparse.spmatrix | np.ndarray | None = None,
         folds: int | None = None,
         relative: frozenset[str] | None = None,
+        relative_kind: str | None = None,
     ) -> None:
         if folds is not None and folds < 1:
             raise ValueError("folds must be >= 1")
         # Source groups reading play counts relative to the user's median (build_engine).
         self.relative = USER_RELATIVE if relative is None else frozenset(relative)
+        self.relative_kind = USER_RELATIVE_KIND if relative_kind is None else relative_kind
         self.options = options
         self.folds = folds  # validation folds for the weight grid; None = the default
         self.validation_folds = 0  # how many tuned the weights in the last fit
@@ -437,6 +453,7 @@ class HybridModel:
             quick=self.options.quick,
             seed=self.options.seed,
             relative=self.relative,
+            relative_kind=self.relative_kind,
         )
         users = np.flatnonzero(np.asarray(v_relevant.getnnz(axis=1)) > 0)
         if len(users) > self.max_validation_users:
@@ -490,6 +507,7 @@ class HybridModel:
             quick=self.options.quick,
             seed=self.options.seed,
             relative=self.relative,
+            relative_kind=self.relative_kind,
         )
         self._rows = log_weighted(data.net)
         self.graph = _social_graph(data, self._rows) if self.weights.social > 0 else None
@@ -511,6 +529,7 @@ class HybridModel:
             "tuning_seconds": self.tuning_seconds,
             "validation_folds": self.validation_folds,
             "user_relative": sorted(self.relative),
+            "user_relative_kind": self.relative_kind,
             "grid": self.log,
         }
 
