@@ -278,10 +278,13 @@ def test_relative_engine_recommends_and_rejects_unknown_groups(synthetic: Synthe
 
 
 def test_within_user_rank_keeps_only_the_order_of_a_users_counts() -> None:
-    net = sparse.csr_matrix(np.array([[5.0, 500.0, 0.0, 50.0], [2.0, -1.0, 1.0, 0.0]]))
+    net = sparse.csr_matrix(
+        np.array([[5.0, 500.0, 0.0, 50.0], [2.0, -1.0, 1.0, 0.0], [3.0, 3.0, 0.0, 7.0]])
+    )
     ranks = within_user_rank(net).toarray()
     np.testing.assert_allclose(ranks[0], [1 / 3, 1.0, 0.0, 2 / 3])
     np.testing.assert_allclose(ranks[1], [1.0, 0.0, 0.5, 0.0])  # the skip is dropped
+    np.testing.assert_allclose(ranks[2], [0.5, 0.5, 0.0, 1.0])  # equal plays, equal weight
     rows, scale = relative_rows(net, kind="rank")
     np.testing.assert_allclose(rows.toarray(), scale * ranks, rtol=1e-6)
     with pytest.raises(ValueError, match="kind"):

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
+from scipy.stats import rankdata
 
 from audotics.ml.datasets.interactions import Interactions
 from audotics.ml.datasets.records import EVENTS
@@ -127,17 +128,15 @@ def relative_to_user_median(net: sparse.csr_matrix) -> sparse.csr_matrix:
 
 def within_user_rank(net: sparse.csr_matrix) -> sparse.csr_matrix:
     """``1 - rank / n`` of each positive cell among its user's ``n`` positive cells (rank 0
-    = the user's most played item, weight 1; ties in column order); other cells dropped.
-    Only the order of a user's counts is kept, not their size."""
+    = the user's most played item, weight 1; tied counts share their mean rank, so equal
+    plays weigh the same); other cells dropped. Only the order of a user's counts is
+    kept, not their size."""
     matrix = net.tocsr(copy=True).astype(np.float64)
-    matrix.sort_indices()
     matrix.data = np.where(matrix.data > 0, matrix.data, 0.0)
     matrix.eliminate_zeros()
     data, indptr = matrix.data, matrix.indptr
     for user in np.flatnonzero(np.diff(indptr)):
         start, end = indptr[user], indptr[user + 1]
-        order = np.argsort(-data[start:end], kind="stable")
-        rank = np.empty(end - start)
-        rank[order] = np.arange(end - start)
+        rank = rankdata(-data[start:end], method="average") - 1.0
         data[start:end] = 1.0 - rank / (end - start)
     return matrix
