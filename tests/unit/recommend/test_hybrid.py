@@ -246,13 +246,14 @@ def test_relative_rows_keep_the_mean_of_log1p_and_the_within_user_order() -> Non
         assert (np.argsort(counts[played]) == np.argsort(values[played])).all()
 
 
-def test_relative_row_source_scores_the_relative_row_of_the_engines_log1p_row() -> None:
+@pytest.mark.parametrize("kind", ["median", "rank"])
+def test_relative_row_source_scores_the_relative_row_of_the_engines_log1p_row(kind: str) -> None:
     rng = np.random.default_rng(4)
     net = sparse.random(80, 50, density=0.2, random_state=5, format="csr")
     net.data = np.round(np.exp(rng.normal(2.0, 1.5, net.nnz))) + 1
-    relative, scale = relative_rows(net)
+    relative, scale = relative_rows(net, kind=kind)
     inner = ItemItemSource(cosine_neighbours(relative, 20))
-    view = RelativeRowSource(inner, scale)
+    view = RelativeRowSource(inner, scale, kind)
     assert view.name == inner.name
     items = np.arange(50)
     for user in range(10):

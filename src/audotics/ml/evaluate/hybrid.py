@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
+from scipy.stats import rankdata
 
 from audotics.ml.cf.confidence import relative_to_user_median, within_user_rank
 from audotics.ml.cf.train import ALSParams, train_als
@@ -162,19 +163,33 @@ class RelativeRowSource:
     scale: float
     kind: str = "median"
     name: str = field(init=False)
-    _memo: _RowMemo = field(default_factory=_RowMemo, repr=False)
+    memo: _RowMemo = field(default_factory=_RowMemo, repr=False)
 
     def __post_init__(self) -> None:
         self.name = self.inner.name
 
     def relative(self, row: sparse.csr_matrix) -> sparse.csr_matrix:
         def compute() -> sparse.csr_matrix:
-            weights = sparse.csr_matrix(row, dtype=np.float64, copy=True)
-            weights.data = np.expm1(weights.data)
-            return relative_rows(weights, self.scale, self.kind)[0]
+            if row.shape[0] != 1:
+                weights = sparse.csr_matrix(row, dtype=np.float64, copy=True)
+                weights.data = np.expm1(weights.data)
+                return relative_rows(weights, self.scale, self.kind)[0]
+            # One request's row: the same arithmetic on its arrays, no sparse copies.
+            keep = row.data > 0
+            weights = np.expm1(row.data[keep].astype(np.float64))
+            if self.kind == "median":
+                values = np.log1p(weights / np.median(weights)) if len(weights) else weights
+            else:
+                values = 1.0 - (rankdata(-weights, method="average") - 1.0) / max(len(weights), 1)
+            indices = row.indices[keep]
+            return sparse.csr_matrix(
+                ((values * self.scale).astype(np.float32), indices, [0, len(indices)]),
+                shape=row.shape,
+            )
 
-        # Same object for the same row, so the inner source's own memo hits as well.
-        return self._memo.get(row, compute)
+        # Same object for the same row, so the inner source's own memo hits as well;
+        # build_engine shares one memo between the wrapped sources.
+        return self.memo.get(row, compute)
 
     def top(self, row: sparse.csr_matrix, n: int) -> np.ndarray:
         return self.inner.top(self.relative(row), n)
@@ -272,8 +287,12 @@ def build_engine(
     )
     item_rows = relative_train if "items" in relative else rows
 
+    shared = _RowMemo()  # the relative row is computed once per request for all views
+
     def view(source: Source, group: str) -> Source:
-        return RelativeRowSource(source, scale, kind) if group in relative else source
+        if group not in relative:
+            return source
+        return RelativeRowSource(source, scale, kind, memo=shared)
 
     sources: list[Source] = [
         view(CollaborativeSource(als), "cf"),
