@@ -6,13 +6,28 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from audotics.ml.cf.confidence import ConfidenceWeights, net_weights
+from audotics.ml.cf.confidence import (
+    ConfidenceWeights,
+    net_weights,
+    relative_to_user_median,
+    within_user_rank,
+)
 from audotics.ml.datasets.synthetic import SyntheticData, generate_synthetic
-from audotics.ml.evaluate.hybrid import HybridModel, build_engine, tag_pseudo_users, tune_weights
+from audotics.ml.evaluate.hybrid import (
+    RELATIVE_GROUPS,
+    HybridModel,
+    RelativeRowSource,
+    build_engine,
+    log_weighted,
+    relative_rows,
+    tag_pseudo_users,
+    tune_weights,
+)
 from audotics.ml.evaluate.models import ModelOptions, TrainData
 from audotics.ml.evaluate.runner import EvaluationResult, make_split, run_evaluation
 from audotics.ml.recommend import BlendWeights, rerank
 from audotics.ml.recommend.engine import Candidates
+from audotics.ml.recommend.sources import ItemItemSource, cosine_neighbours
 
 
 def _features(data: SyntheticData) -> np.ndarray:
@@ -204,3 +219,74 @@ def test_tag_pseudo_users_follow_the_real_users_at_the_confidence_scale() -> Non
     assert pseudo[1] == 0.0 and pseudo[0] > pseudo[2] > 0.0
     assert np.isclose(pseudo[pseudo > 0].mean(), 0.5 * confidence.data.mean())
     assert np.array_equal(tag_pseudo_users(confidence, tags, 0.0).toarray(), confidence.toarray())
+
+
+def test_relative_to_user_median_puts_every_users_typical_item_at_one() -> None:
+    net = sparse.csr_matrix(
+        np.array([[1.0, 3.0, 9.0, 0.0], [1000.0, 0.0, 4000.0, 100.0], [-2.0, 0.0, 0.0, 5.0]])
+    )
+    relative = relative_to_user_median(net).toarray()
+    # A light and a heavy user with the same shape of counts get comparable weights...
+    np.testing.assert_allclose(relative[0], [1 / 3, 1.0, 3.0, 0.0])
+    np.testing.assert_allclose(relative[1], [1.0, 0.0, 4.0, 0.1])
+    # ...and non-positive cells (dislikes) are dropped before the median is taken.
+    np.testing.assert_allclose(relative[2], [0.0, 0.0, 0.0, 1.0])
+
+
+def test_relative_rows_keep_the_mean_of_log1p_and_the_within_user_order() -> None:
+    rng = np.random.default_rng(1)
+    net = sparse.random(40, 60, density=0.3, random_state=2, format="csr")
+    net.data = np.exp(rng.normal(3.0, 2.0, net.nnz))  # heavy-tailed play counts
+    rows, scale = relative_rows(net)
+    assert scale > 0
+    assert rows.data.mean() == pytest.approx(np.log1p(net.data).mean(), rel=1e-5)
+    for user in range(net.shape[0]):
+        counts, values = net[user].toarray().ravel(), rows[user].toarray().ravel()
+        played = counts > 0
+        assert (np.argsort(counts[played]) == np.argsort(values[played])).all()
+
+
+@pytest.mark.parametrize("kind", ["median", "rank"])
+def test_relative_row_source_scores_the_relative_row_of_the_engines_log1p_row(kind: str) -> None:
+    rng = np.random.default_rng(4)
+    net = sparse.random(80, 50, density=0.2, random_state=5, format="csr")
+    net.data = np.round(np.exp(rng.normal(2.0, 1.5, net.nnz))) + 1
+    relative, scale = relative_rows(net, kind=kind)
+    inner = ItemItemSource(cosine_neighbours(relative, 20))
+    view = RelativeRowSource(inner, scale, kind)
+    assert view.name == inner.name
+    items = np.arange(50)
+    for user in range(10):
+        log_row = log_weighted(net[user])  # what the engine and the product pass
+        np.testing.assert_allclose(
+            view.scores(log_row, items), inner.scores(relative[user], items), rtol=1e-4
+        )
+        assert not np.allclose(
+            inner.scores(log_row, items), inner.scores(relative[user], items), rtol=1e-4
+        ), "the view must change what the source sees"
+
+
+def test_relative_engine_recommends_and_rejects_unknown_groups(synthetic: SyntheticData) -> None:
+    log = synthetic.interactions
+    data = TrainData(log, net_weights(log, ConfidenceWeights()))
+    engine = build_engine(data, quick=True, weights=BlendWeights(), relative=RELATIVE_GROUPS)
+    names = {type(source).__name__ for source in engine.sources.values()}
+    assert "RelativeRowSource" in names
+    found = engine.recommend(engine.history_row([1, 2, 3], [50.0, 2.0, 1.0]), 10)
+    assert len(found) == 10 and all(r.explanation is not None for r in found)
+    with pytest.raises(ValueError, match="subset"):
+        build_engine(data, quick=True, relative=frozenset({"social"}))
+
+
+def test_within_user_rank_keeps_only_the_order_of_a_users_counts() -> None:
+    net = sparse.csr_matrix(
+        np.array([[5.0, 500.0, 0.0, 50.0], [2.0, -1.0, 1.0, 0.0], [3.0, 3.0, 0.0, 7.0]])
+    )
+    ranks = within_user_rank(net).toarray()
+    np.testing.assert_allclose(ranks[0], [1 / 3, 1.0, 0.0, 2 / 3])
+    np.testing.assert_allclose(ranks[1], [1.0, 0.0, 0.5, 0.0])  # the skip is dropped
+    np.testing.assert_allclose(ranks[2], [0.5, 0.5, 0.0, 1.0])  # equal plays, equal weight
+    rows, scale = relative_rows(net, kind="rank")
+    np.testing.assert_allclose(rows.toarray(), scale * ranks, rtol=1e-6)
+    with pytest.raises(ValueError, match="kind"):
+        relative_rows(net, kind="zscore")

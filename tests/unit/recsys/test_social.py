@@ -117,7 +117,10 @@ def test_the_hybrid_tunes_a_social_weight_from_training_listening_only() -> None
         pairs += [(user, int(p)) for p in rng.choice(peers, min(5, len(peers)), replace=False)]
     follows = _follows(pairs, log.n_users)
     split = make_split(log, "random", 0)
-    hybrid = HybridModel(ModelOptions(seed=0, quick=True))
+    # log1p rows for the item sources: with their within-user ranks (the default) the
+    # quick grid picks social 0 on this synthetic data (not investigated), and this
+    # test is about the social weight's tuning path, not about the weighting.
+    hybrid = HybridModel(ModelOptions(seed=0, quick=True), relative=frozenset())
     result = run_evaluation(log, split, [hybrid], quick=True, follows=follows)
     grid = result.models["hybrid"].params["grid"]
     assert {entry["social"] for entry in grid} == {0.0, 0.25}

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
+from scipy.stats import rankdata
 
 from audotics.ml.datasets.interactions import Interactions
 from audotics.ml.datasets.records import EVENTS
@@ -106,3 +107,36 @@ def positive_items(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
     binary.data = (binary.data > 0).astype(np.float32)
     binary.eliminate_zeros()
     return binary
+
+
+def relative_to_user_median(net: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Each user's positive net weights divided by the median of that user's positive
+    weights (cells with ``w <= 0`` dropped): the user's typical item becomes 1 whatever
+    their volume, so a heavy listener's counts no longer outweigh a light one's.
+
+    Not the product's default weighting (:func:`confidence_from_weights` on ``net``);
+    the offline hybrid can opt in (``build_engine(relative=...)``, ADR 0007)."""
+    matrix = net.tocsr(copy=True).astype(np.float64)
+    matrix.data = np.where(matrix.data > 0, matrix.data, 0.0)
+    matrix.eliminate_zeros()
+    data, indptr = matrix.data, matrix.indptr
+    for user in np.flatnonzero(np.diff(indptr)):
+        start, end = indptr[user], indptr[user + 1]
+        data[start:end] /= np.median(data[start:end])
+    return matrix
+
+
+def within_user_rank(net: sparse.csr_matrix) -> sparse.csr_matrix:
+    """``1 - rank / n`` of each positive cell among its user's ``n`` positive cells (rank 0
+    = the user's most played item, weight 1; tied counts share their mean rank, so equal
+    plays weigh the same); other cells dropped. Only the order of a user's counts is
+    kept, not their size."""
+    matrix = net.tocsr(copy=True).astype(np.float64)
+    matrix.data = np.where(matrix.data > 0, matrix.data, 0.0)
+    matrix.eliminate_zeros()
+    data, indptr = matrix.data, matrix.indptr
+    for user in np.flatnonzero(np.diff(indptr)):
+        start, end = indptr[user], indptr[user + 1]
+        rank = rankdata(-data[start:end], method="average") - 1.0
+        data[start:end] = 1.0 - rank / (end - start)
+    return matrix

@@ -17,6 +17,10 @@ retrieval, blending and sources as the API), assembled from the training matrix:
 * ``graph``: RP3beta (alpha 1, beta 0.3, 200 neighbours), the item -> listener -> item
   random walk with a popularity penalty (+0.6 % validation nDCG, ADR 0007);
 * ``popularity``: log listeners, weighted by tag affinity once a user has history;
+* play counts: ``item`` and ``knn`` are fitted on, and ``item``, ``knn``,
+  ``graph`` and ``content`` score, each user's within-user rank of their counts
+  (:func:`relative_rows`, :class:`RelativeRowSource` over the engine's log1p row);
+  ``cf`` keeps ``1 + alpha log1p(w)``;
 * ``social`` (when the dataset has follows, HetRec's friends): the training listening
   of the people the user follows (:mod:`audotics.ml.recommend.social`). The engine's
   sources score a history row and this one needs the user, so it is passed per request
@@ -39,11 +43,14 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy import sparse
+from scipy.stats import rankdata
 
+from audotics.ml.cf.confidence import relative_to_user_median, within_user_rank
 from audotics.ml.cf.train import ALSParams, train_als
 from audotics.ml.evaluate import tuning as _baselines  # noqa: F401  (registered first)
 from audotics.ml.evaluate.models import ModelOptions, TrainData, register_model
@@ -61,6 +68,7 @@ from audotics.ml.recommend.sources import (
     ItemItemSource,
     PopularitySource,
     Source,
+    _RowMemo,
     cosine_neighbours,
     ease_neighbours,
     rp3beta_neighbours,
@@ -95,6 +103,16 @@ SOCIAL_TWO_HOP = 0.0  # weight of friends of friends (see SocialGraph)
 # ALS sees one pseudo-user per tag, its cells TAG_ALS_SCALE x the mean confidence.
 TAG_EASE_WEIGHT = 1.0
 TAG_ALS_SCALE = 0.25
+# Which sources read a user's play counts relative to that user's own counts
+# (``relative_rows``) instead of log1p of the raw counts: "cf" (ALS confidence and
+# fold-in), "items" (EASE and kNN fits, and the rows item, knn, graph and content score).
+# Adopted (ADR 0007, "play counts relative to the user"): the item sources read the
+# within-user rank, +0.65 % validation nDCG (cross) on three ALS seeds; ALS
+# relative confidences were within ALS-seed noise, so CF keeps log1p.
+RELATIVE_GROUPS = frozenset({"cf", "items"})
+RELATIVE_KINDS = ("median", "rank")
+USER_RELATIVE: frozenset[str] = frozenset({"items"})
+USER_RELATIVE_KIND = "rank"
 
 
 def log_weighted(net: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -103,6 +121,91 @@ def log_weighted(net: sparse.csr_matrix) -> sparse.csr_matrix:
     weighted.data = np.where(weighted.data > 0, np.log1p(np.maximum(weighted.data, 0)), 0)
     weighted.eliminate_zeros()
     return weighted
+
+
+def relative_rows(
+    net: sparse.csr_matrix, scale: float | None = None, kind: str = "median"
+) -> tuple[sparse.csr_matrix, float]:
+    """Each user's play counts relative to that user's own, per positive cell, and ``scale``:
+    ``kind`` "median": ``scale x log1p(w / median of the user's w)``; "rank":
+    ``scale x (1 - rank / n)`` within the user's n items (``within_user_rank``).
+
+    HetRec keeps each user's top 50 artists with raw counts spanning orders of magnitude
+    between users; relative to the user's own counts, every user's typical item weighs the
+    same. ``scale`` (default: fitted here) makes the mean cell equal log1p's, so ALS
+    confidences keep their overall strength (``alpha``) and only their shape changes
+    (the item-item sources are scale-free per user).
+    """
+    if kind not in RELATIVE_KINDS:
+        raise ValueError(f"kind must be one of {RELATIVE_KINDS}, not {kind!r}")
+    if kind == "median":
+        relative = relative_to_user_median(net)
+        relative.data = np.log1p(relative.data)
+    else:
+        relative = within_user_rank(net)
+    if scale is None:
+        absolute = log_weighted(net)
+        scale = float(absolute.data.mean() / relative.data.mean()) if relative.nnz else 1.0
+    relative.data *= scale
+    return relative.astype(np.float32), scale
+
+
+@dataclass(eq=False)
+class RelativeRowSource:
+    """``inner`` scoring :func:`relative_rows` of the history row it is given.
+
+    The engine (and the product, ``RecommendationEngine.history_row``) builds rows as
+    ``log1p(w)``; this view turns such a row back into weights and re-expresses them
+    relative to the row's median, so a source can be fitted on relative rows without
+    changing what the engine is given."""
+
+    inner: Source
+    scale: float
+    kind: str = "median"
+    name: str = field(init=False)
+    memo: _RowMemo = field(default_factory=_RowMemo, repr=False)
+
+    def __post_init__(self) -> None:
+        self.name = self.inner.name
+
+    def relative(self, row: sparse.csr_matrix) -> sparse.csr_matrix:
+        def compute() -> sparse.csr_matrix:
+            if row.shape[0] != 1:
+                weights = sparse.csr_matrix(row, dtype=np.float64, copy=True)
+                weights.data = np.expm1(weights.data)
+                return relative_rows(weights, self.scale, self.kind)[0]
+            # One request's row: the same arithmetic on its arrays, no sparse copies.
+            keep = row.data > 0
+            weights = np.expm1(row.data[keep].astype(np.float64))
+            if self.kind == "median":
+                values = np.log1p(weights / np.median(weights)) if len(weights) else weights
+            else:
+                values = 1.0 - (rankdata(-weights, method="average") - 1.0) / max(len(weights), 1)
+            indices = row.indices[keep]
+            return sparse.csr_matrix(
+                ((values * self.scale).astype(np.float32), indices, [0, len(indices)]),
+                shape=row.shape,
+            )
+
+        # Same object for the same row, so the inner source's own memo hits as well;
+        # build_engine shares one memo between the wrapped sources.
+        return self.memo.get(row, compute)
+
+    def top(self, row: sparse.csr_matrix, n: int) -> np.ndarray:
+        return self.inner.top(self.relative(row), n)
+
+    def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
+        return self.inner.scores(self.relative(row), items)
+
+    def because(self, row: sparse.csr_matrix, item: int) -> int | None:
+        return self.inner.because(self.relative(row), item)
+
+    def because_many(self, row: sparse.csr_matrix, items: np.ndarray) -> list[int | None]:
+        many = getattr(self.inner, "because_many", None)
+        relative = self.relative(row)
+        if many is not None:
+            return list(many(relative, items))
+        return [self.inner.because(relative, int(item)) for item in items]
 
 
 def tag_tfidf(item_tags: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -144,13 +247,32 @@ def build_engine(
     weights: BlendWeights | None = None,
     quick: bool = False,
     seed: int = 0,
+    relative: frozenset[str] | None = None,
+    relative_kind: str | None = None,
 ) -> RecommendationEngine:
     """The engine on ``data``; ``tags`` (items x tags counts of this data) also enter the
-    collaborative models as side information (ALS pseudo-users, EASE side Gram)."""
+    collaborative models as side information (ALS pseudo-users, EASE side Gram).
+
+    ``relative`` (default :data:`USER_RELATIVE`): the source groups of
+    :data:`RELATIVE_GROUPS` that read play counts relative to each user's own
+    (:func:`relative_rows` of ``relative_kind``, default :data:`USER_RELATIVE_KIND`;
+    :class:`RelativeRowSource`); the engine itself is still given ``log1p`` rows, as in
+    the product."""
+    relative = USER_RELATIVE if relative is None else frozenset(relative)
+    kind = USER_RELATIVE_KIND if relative_kind is None else relative_kind
+    if not relative <= RELATIVE_GROUPS:
+        raise ValueError(f"relative must be a subset of {sorted(RELATIVE_GROUPS)}")
     rows = log_weighted(data.net)
+    scale = 1.0
+    if relative:
+        relative_train, scale = relative_rows(data.net, kind=kind)
     listeners = np.asarray((rows > 0).sum(axis=0)).ravel()
     alpha = 2.0
-    confidence = data.confidence(alpha)
+    if "cf" in relative:
+        confidence = relative_train.copy()
+        confidence.data = 1.0 + alpha * confidence.data
+    else:
+        confidence = data.confidence(alpha)
     if tags is not None and tags.nnz:
         confidence = tag_pseudo_users(confidence, tags, TAG_ALS_SCALE)
     als = train_als(
@@ -163,27 +285,44 @@ def build_engine(
         ),
         extra_params=data.weights.with_alpha(alpha).to_dict(),
     )
+    item_rows = relative_train if "items" in relative else rows
+
+    shared = _RowMemo()  # the relative row is computed once per request for all views
+
+    def view(source: Source, group: str) -> Source:
+        if group not in relative:
+            return source
+        return RelativeRowSource(source, scale, kind, memo=shared)
+
     sources: list[Source] = [
-        CollaborativeSource(als),
-        ItemItemSource(
-            ease_neighbours(
-                rows,
-                6.0,
-                1500 if quick else 4000,
-                100 if quick else 200,
-                side=tag_tfidf(tags) if tags is not None and tags.nnz else None,
-                side_weight=TAG_EASE_WEIGHT,
-            )
+        view(CollaborativeSource(als), "cf"),
+        view(
+            ItemItemSource(
+                ease_neighbours(
+                    item_rows,
+                    6.0,
+                    1500 if quick else 4000,
+                    100 if quick else 200,
+                    side=tag_tfidf(tags) if tags is not None and tags.nnz else None,
+                    side_weight=TAG_EASE_WEIGHT,
+                )
+            ),
+            "items",
         ),
-        ItemItemSource(cosine_neighbours(rows, 100), name="knn"),
-        ItemItemSource(
-            rp3beta_neighbours(rows, RP3_ALPHA, RP3_BETA, 100 if quick else 200), name="graph"
+        view(ItemItemSource(cosine_neighbours(item_rows, 100), name="knn"), "items"),
+        view(
+            ItemItemSource(
+                rp3beta_neighbours(rows, RP3_ALPHA, RP3_BETA, 100 if quick else 200),
+                name="graph",
+            ),
+            "items",
         ),
     ]
     content_source = None
     if content is not None:
         content_source = ContentSource(content)
-        sources.append(content_source)
+        sources.append(view(content_source, "items"))
+    # Popularity's tag affinity reads the log1p row (it is not among the measured groups).
     sources.append(PopularitySource(listeners, content_source))
     return RecommendationEngine(
         sources, weights, n_items=data.n_items, retrieve_of={"social": SOCIAL_RETRIEVE}
@@ -295,9 +434,14 @@ class HybridModel:
         max_validation_users: int = 3000,
         content: sparse.spmatrix | np.ndarray | None = None,
         folds: int | None = None,
+        relative: frozenset[str] | None = None,
+        relative_kind: str | None = None,
     ) -> None:
         if folds is not None and folds < 1:
             raise ValueError("folds must be >= 1")
+        # Source groups reading play counts relative to the user's median (build_engine).
+        self.relative = USER_RELATIVE if relative is None else frozenset(relative)
+        self.relative_kind = USER_RELATIVE_KIND if relative_kind is None else relative_kind
         self.options = options
         self.folds = folds  # validation folds for the weight grid; None = the default
         self.validation_folds = 0  # how many tuned the weights in the last fit
@@ -334,6 +478,8 @@ class HybridModel:
             tags=self._tags(v_train),
             quick=self.options.quick,
             seed=self.options.seed,
+            relative=self.relative,
+            relative_kind=self.relative_kind,
         )
         users = np.flatnonzero(np.asarray(v_relevant.getnnz(axis=1)) > 0)
         if len(users) > self.max_validation_users:
@@ -386,6 +532,8 @@ class HybridModel:
             weights=self.weights,
             quick=self.options.quick,
             seed=self.options.seed,
+            relative=self.relative,
+            relative_kind=self.relative_kind,
         )
         self._rows = log_weighted(data.net)
         self.graph = _social_graph(data, self._rows) if self.weights.social > 0 else None
@@ -406,6 +554,8 @@ class HybridModel:
             "social_weight": self.weights.social,
             "tuning_seconds": self.tuning_seconds,
             "validation_folds": self.validation_folds,
+            "user_relative": sorted(self.relative),
+            "user_relative_kind": self.relative_kind,
             "grid": self.log,
         }
 
