@@ -27,6 +27,7 @@ trained with implicit's own ``alpha`` left at 1. Parameters live in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -116,14 +117,7 @@ def relative_to_user_median(net: sparse.csr_matrix) -> sparse.csr_matrix:
 
     Not the product's default weighting (:func:`confidence_from_weights` on ``net``);
     the offline hybrid can opt in (``build_engine(relative=...)``, ADR 0007)."""
-    matrix = net.tocsr(copy=True).astype(np.float64)
-    matrix.data = np.where(matrix.data > 0, matrix.data, 0.0)
-    matrix.eliminate_zeros()
-    data, indptr = matrix.data, matrix.indptr
-    for user in np.flatnonzero(np.diff(indptr)):
-        start, end = indptr[user], indptr[user + 1]
-        data[start:end] /= np.median(data[start:end])
-    return matrix
+    return _per_user(net, lambda counts: counts / np.median(counts))
 
 
 def within_user_rank(net: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -131,12 +125,21 @@ def within_user_rank(net: sparse.csr_matrix) -> sparse.csr_matrix:
     = the user's most played item, weight 1; tied counts share their mean rank, so equal
     plays weigh the same); other cells dropped. Only the order of a user's counts is
     kept, not their size."""
+    return _per_user(
+        net, lambda counts: 1.0 - (rankdata(-counts, method="average") - 1.0) / len(counts)
+    )
+
+
+def _per_user(
+    net: sparse.csr_matrix, transform: Callable[[np.ndarray], np.ndarray]
+) -> sparse.csr_matrix:
+    """``net``'s positive cells (float64, others dropped), each user's row of values
+    replaced by ``transform`` of it."""
     matrix = net.tocsr(copy=True).astype(np.float64)
     matrix.data = np.where(matrix.data > 0, matrix.data, 0.0)
     matrix.eliminate_zeros()
     data, indptr = matrix.data, matrix.indptr
     for user in np.flatnonzero(np.diff(indptr)):
         start, end = indptr[user], indptr[user + 1]
-        rank = rankdata(-data[start:end], method="average") - 1.0
-        data[start:end] = 1.0 - rank / (end - start)
+        data[start:end] = transform(data[start:end])
     return matrix
