@@ -117,7 +117,7 @@ def relative_to_user_median(net: sparse.csr_matrix) -> sparse.csr_matrix:
 
     Not the product's default weighting (:func:`confidence_from_weights` on ``net``);
     the offline hybrid can opt in (``build_engine(relative=...)``, ADR 0007)."""
-    return _per_user(net, lambda counts: counts / np.median(counts))
+    return _per_user(net, median_relative)
 
 
 def within_user_rank(net: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -125,9 +125,20 @@ def within_user_rank(net: sparse.csr_matrix) -> sparse.csr_matrix:
     = the user's most played item, weight 1; tied counts share their mean rank, so equal
     plays weigh the same); other cells dropped. Only the order of a user's counts is
     kept, not their size."""
-    return _per_user(
-        net, lambda counts: 1.0 - (rankdata(-counts, method="average") - 1.0) / len(counts)
-    )
+    return _per_user(net, rank_relative)
+
+
+def median_relative(counts: np.ndarray) -> np.ndarray:
+    """One user's positive counts divided by their median."""
+    return counts / np.median(counts) if len(counts) else counts
+
+
+def rank_relative(counts: np.ndarray) -> np.ndarray:
+    """``1 - rank / n`` of one user's positive counts (rank 0 the largest; ties share
+    their mean rank)."""
+    if not len(counts):
+        return counts
+    return 1.0 - (rankdata(-counts, method="average") - 1.0) / len(counts)
 
 
 def _per_user(

@@ -43,14 +43,11 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy import sparse
-from scipy.stats import rankdata
 
-from audotics.ml.cf.confidence import relative_to_user_median, within_user_rank
 from audotics.ml.cf.train import ALSParams, train_als
 from audotics.ml.evaluate import tuning as _baselines  # noqa: F401  (registered first)
 from audotics.ml.evaluate.models import ModelOptions, TrainData, register_model
@@ -58,6 +55,11 @@ from audotics.ml.recommend.engine import (
     BlendWeights,
     Candidates,
     RecommendationEngine,
+)
+from audotics.ml.recommend.relative import (  # log_weighted: re-exported for callers
+    RelativeRowSource,
+    log_weighted,
+    relative_rows,
 )
 from audotics.ml.recommend.social import SocialGraph, SocialSource
 from audotics.ml.recommend.sources import (
@@ -110,102 +112,8 @@ TAG_ALS_SCALE = 0.25
 # within-user rank, +0.65 % validation nDCG (cross) on three ALS seeds; ALS
 # relative confidences were within ALS-seed noise, so CF keeps log1p.
 RELATIVE_GROUPS = frozenset({"cf", "items"})
-RELATIVE_KINDS = ("median", "rank")
 USER_RELATIVE: frozenset[str] = frozenset({"items"})
 USER_RELATIVE_KIND = "rank"
-
-
-def log_weighted(net: sparse.csr_matrix) -> sparse.csr_matrix:
-    """log1p of the positive net weights; other cells dropped (the history rows)."""
-    weighted = net.tocsr(copy=True).astype(np.float32)
-    weighted.data = np.where(weighted.data > 0, np.log1p(np.maximum(weighted.data, 0)), 0)
-    weighted.eliminate_zeros()
-    return weighted
-
-
-def relative_rows(
-    net: sparse.csr_matrix, scale: float | None = None, kind: str = "median"
-) -> tuple[sparse.csr_matrix, float]:
-    """Each user's play counts relative to that user's own, per positive cell, and ``scale``:
-    ``kind`` "median": ``scale x log1p(w / median of the user's w)``; "rank":
-    ``scale x (1 - rank / n)`` within the user's n items (``within_user_rank``).
-
-    HetRec keeps each user's top 50 artists with raw counts spanning orders of magnitude
-    between users; relative to the user's own counts, every user's typical item weighs the
-    same. ``scale`` (default: fitted here) makes the mean cell equal log1p's, so ALS
-    confidences keep their overall strength (``alpha``) and only their shape changes
-    (the item-item sources are scale-free per user).
-    """
-    if kind not in RELATIVE_KINDS:
-        raise ValueError(f"kind must be one of {RELATIVE_KINDS}, not {kind!r}")
-    if kind == "median":
-        relative = relative_to_user_median(net)
-        relative.data = np.log1p(relative.data)
-    else:
-        relative = within_user_rank(net)
-    if scale is None:
-        absolute = log_weighted(net)
-        scale = float(absolute.data.mean() / relative.data.mean()) if relative.nnz else 1.0
-    relative.data *= scale
-    return relative.astype(np.float32), scale
-
-
-@dataclass(eq=False)
-class RelativeRowSource:
-    """``inner`` scoring :func:`relative_rows` of the history row it is given.
-
-    The engine (and the product, ``RecommendationEngine.history_row``) builds rows as
-    ``log1p(w)``; this view turns such a row back into weights and re-expresses them
-    relative to the row's median, so a source can be fitted on relative rows without
-    changing what the engine is given."""
-
-    inner: Source
-    scale: float
-    kind: str = "median"
-    name: str = field(init=False)
-    memo: _RowMemo = field(default_factory=_RowMemo, repr=False)
-
-    def __post_init__(self) -> None:
-        self.name = self.inner.name
-
-    def relative(self, row: sparse.csr_matrix) -> sparse.csr_matrix:
-        def compute() -> sparse.csr_matrix:
-            if row.shape[0] != 1:
-                weights = sparse.csr_matrix(row, dtype=np.float64, copy=True)
-                weights.data = np.expm1(weights.data)
-                return relative_rows(weights, self.scale, self.kind)[0]
-            # One request's row: the same arithmetic on its arrays, no sparse copies.
-            keep = row.data > 0
-            weights = np.expm1(row.data[keep].astype(np.float64))
-            if self.kind == "median":
-                values = np.log1p(weights / np.median(weights)) if len(weights) else weights
-            else:
-                values = 1.0 - (rankdata(-weights, method="average") - 1.0) / max(len(weights), 1)
-            indices = row.indices[keep]
-            return sparse.csr_matrix(
-                ((values * self.scale).astype(np.float32), indices, [0, len(indices)]),
-                shape=row.shape,
-            )
-
-        # Same object for the same row, so the inner source's own memo hits as well;
-        # build_engine shares one memo between the wrapped sources.
-        return self.memo.get(row, compute)
-
-    def top(self, row: sparse.csr_matrix, n: int) -> np.ndarray:
-        return self.inner.top(self.relative(row), n)
-
-    def scores(self, row: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
-        return self.inner.scores(self.relative(row), items)
-
-    def because(self, row: sparse.csr_matrix, item: int) -> int | None:
-        return self.inner.because(self.relative(row), item)
-
-    def because_many(self, row: sparse.csr_matrix, items: np.ndarray) -> list[int | None]:
-        many = getattr(self.inner, "because_many", None)
-        relative = self.relative(row)
-        if many is not None:
-            return list(many(relative, items))
-        return [self.inner.because(relative, int(item)) for item in items]
 
 
 def tag_tfidf(item_tags: sparse.csr_matrix) -> sparse.csr_matrix:
