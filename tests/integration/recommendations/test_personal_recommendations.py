@@ -97,14 +97,15 @@ async def test_recommendations_need_a_signed_in_user(world: World) -> None:
 
 
 async def test_a_track_only_the_item_graph_singles_out_is_explained_by_it(world: World) -> None:
-    """Every track below is co-listened with Song 0 by exactly one listener, so the cosine
-    of the listener columns (knn) and popularity rank them all the same. The RP3beta graph
-    does not: a listener who played only Song 0 and Song 3 says more about them than one
-    who played everything, so Song 3 comes first, explained by the graph from Song 0."""
+    """Every track below is co-listened with Song 0 by exactly one listener, who played Song
+    0 the most: knn reads within-user ranks, so Song 0 weighs 1 in both rows and the cosine
+    of the listener columns (knn) ranks them all the same, as popularity does. The RP3beta
+    graph does not: a listener who played only Song 0 and Song 3 says more about them than
+    one who played everything, so Song 3 comes first, explained by the graph from Song 0."""
     focused = await sign_up(world.client, "focused")
     heavy = await sign_up(world.client, "heavy")
-    pair = [world.tracks[0], world.tracks[3]]
-    everything = [world.tracks[i] for i in (0, 1, 2, 4, 5)]
+    pair = [world.tracks[0], world.tracks[0], world.tracks[3]]
+    everything = [world.tracks[i] for i in (0, 0, 1, 2, 4, 5)]
     for user, played in ((focused, pair), (heavy, everything)):
         body = {"listens": [listen(t, "complete", minutes=i) for i, t in enumerate(played)]}
         assert (await world.submit(body, user)).status_code == 201

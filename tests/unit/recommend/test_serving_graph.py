@@ -11,6 +11,7 @@ from scipy import sparse
 from audotics.ml.evaluate import hybrid
 from audotics.ml.recommend import BlendWeights, RecommendationEngine
 from audotics.ml.recommend.engine import SOURCE_NAMES
+from audotics.ml.recommend.relative import RelativeRowSource
 from audotics.ml.recommend.sources import (
     RP3_ALPHA,
     RP3_BETA,
@@ -57,12 +58,13 @@ def test_the_serving_state_serves_the_offline_rp3beta_graph() -> None:
     assert (RP3_ALPHA, RP3_BETA) == (hybrid.RP3_ALPHA, hybrid.RP3_BETA)
     assert SERVING_WEIGHTS.graph > 0
     graph = state.engine.sources["graph"]
-    assert isinstance(graph, ItemItemSource)
+    # It scores the within-user rank row (test_serving_ranks), its walk is the log1p rows'.
+    assert isinstance(graph, RelativeRowSource) and isinstance(graph.inner, ItemItemSource)
     rows = state.followed_listening.unit  # the listening matrix, rows scaled
     assert rows is not None
     expected = rp3beta_neighbours(rows, RP3_ALPHA, RP3_BETA, GRAPH_NEIGHBOURS)
-    assert np.allclose(graph.similarity.toarray(), expected.toarray(), atol=1e-6)
-    assert graph.similarity.nnz > 0 and "knn" in state.engine.sources
+    assert np.allclose(graph.inner.similarity.toarray(), expected.toarray(), atol=1e-6)
+    assert graph.inner.similarity.nnz > 0 and "knn" in state.engine.sources
 
     first = state.index_of[tracks[0].id]
     row = state.engine.history_row([first], [3.0])

@@ -12,6 +12,11 @@ loop, while requests keep using the previous state.
 A user's row is read fresh on every request from their own aggregates, so a listen
 is reflected in the very next response: the CF vector is a fold-in of that row,
 not the factors of the last training run.
+
+Play counts are weighted as in the measured offline hybrid (ADR 0007, "play counts
+relative to the user"): the co-listening kNN is fitted on everyone's within-user ranks,
+and knn, graph and content score the request's rank row (``RelativeRowSource``, one
+shared memo, so the row is ranked once per request); CF and popularity read ``log1p``.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from audotics.ml.cf.confidence import ConfidenceWeights
 from audotics.ml.cf.model import FactorModel
 from audotics.ml.cf.registry import ModelHolder, ServedModel
 from audotics.ml.recommend import BlendWeights, RecommendationEngine
+from audotics.ml.recommend.relative import log_weighted, relative_rows, relative_views
 from audotics.ml.recommend.seeded import UnitNeighbours, unit_rows
 from audotics.ml.recommend.social import FollowedListening, SocialSource
 from audotics.ml.recommend.sources import (
@@ -67,6 +73,11 @@ SERVING_WEIGHTS = BlendWeights(
 )
 #: RP3beta neighbours per track, as the offline hybrid keeps (its exponents: sources.RP3_*).
 GRAPH_NEIGHBOURS = 200
+#: How the item sources (knn, graph, content) read a user's play counts: within-user ranks,
+#: as the measured offline hybrid (``hybrid.USER_RELATIVE_KIND`` for its "items" group,
+#: ADR 0007): knn is fitted on the rank matrix, and the three score the request's rank row.
+#: CF (the served ALS model) and popularity read the log1p row.
+ITEM_ROWS_KIND = "rank"
 #: Everyone a user follows weighs at least this share of the best-matching one's taste
 #: weight, so a follow with no listening in common still shows (ADR 0007, social).
 FOLLOW_FLOOR = 0.1
@@ -91,7 +102,9 @@ class ServingState:
     built_at: float
     # The pieces seeded recommendations (similar tracks, radio) read, on the same item space:
     cf_unit: np.ndarray | None  # (items, f) the served model's item factors, unit rows (0: unknown)
-    co_listening: sparse.csr_matrix  # (items, items) cosine kNN of the listener columns
+    # (items, items) cosine kNN of the listener columns of the within-user rank matrix: the
+    # knn source's own matrix, so similar tracks and radio read what recommendations do
+    co_listening: sparse.csr_matrix
     listeners: np.ndarray  # (items,) distinct listeners with a positive net weight
     sound: np.ndarray  # (items, d) unit sound embeddings, zero rows where unanalysed
     item_artist: np.ndarray  # (items,) artist index
@@ -179,22 +192,29 @@ def build_state(
             continue
         cells_user.append(users.setdefault(row.user_id, len(users)))
         cells_item.append(item)
-        cells_value.append(np.log1p(weight))
+        cells_value.append(weight)
     n_items = len(track_ids)
-    matrix = sparse.csr_matrix(
-        (cells_value, (cells_user, cells_item)), shape=(max(len(users), 1), n_items)
+    net = sparse.csr_matrix(
+        (np.asarray(cells_value, dtype=np.float64), (cells_user, cells_item)),
+        shape=(max(len(users), 1), n_items),
     )
+    matrix = log_weighted(net)  # log1p rows: the graph's walk, listener counts, social side
+    # The item sources read each user's counts as within-user ranks (ADR 0007); ``scale``
+    # turns a request's log1p row into the same rank row (RelativeRowSource).
+    ranks, scale = relative_rows(net, kind=ITEM_ROWS_KIND)
     sources: list[Source] = []
     aligned = _aligned_factors(served.model, track_ids) if served is not None else None
     if aligned is not None:
         sources.append(CollaborativeSource(aligned))
-    co_listening = cosine_neighbours(matrix, 100)
-    sources.append(ItemItemSource(co_listening, name="knn"))
+    knn = ItemItemSource(cosine_neighbours(ranks, 100), name="knn")
+    co_listening = knn.similarity  # similar tracks and radio read the knn source's matrix
+    item_sources: list[Source] = [knn]
     # The item -> listener -> item walk on the same listening: it discounts co-listens by
     # heavy listeners and popular targets, which the cosine does not (~0.8x the cosine's
-    # build time at 100k items x 10k users).
+    # build time at 100k items x 10k users). Its walk reads only who listened (0/1 edges),
+    # so it is fitted on the log1p rows as offline; it scores the rank row like knn.
     item_graph = rp3beta_neighbours(matrix, RP3_ALPHA, RP3_BETA, GRAPH_NEIGHBOURS)
-    sources.append(ItemItemSource(item_graph, name="graph"))
+    item_sources.append(ItemItemSource(item_graph, name="graph"))
     content: ContentSource | None = None
     vectors = np.zeros((n_items, 1), dtype=np.float32)
     if embeddings:
@@ -205,8 +225,12 @@ def build_state(
             if i is not None and len(embedding.vector) == dim:
                 vectors[i] = embedding.vector
         content = ContentSource(vectors)
-        sources.append(content)
+        item_sources.append(content)
+    # One shared memo: the request's rank row is computed once for knn, graph and content.
+    sources.extend(relative_views(item_sources, scale, ITEM_ROWS_KIND))
     listeners = np.asarray((matrix > 0).sum(axis=0)).ravel()
+    # The unwrapped content source: popularity's genre affinity reads the log1p row, as
+    # offline (build_engine), where it was not among the measured groups.
     sources.append(PopularitySource(listeners, content))
     artists: dict[uuid.UUID, int] = {}
     item_artist = np.array(
