@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import sparse
+from scipy.stats import rankdata
 
 from audotics.ml.cf.confidence import (
     ConfidenceWeights,
@@ -290,3 +293,27 @@ def test_within_user_rank_keeps_only_the_order_of_a_users_counts() -> None:
     np.testing.assert_allclose(rows.toarray(), scale * ranks, rtol=1e-6)
     with pytest.raises(ValueError, match="kind"):
         relative_rows(net, kind="zscore")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 12), st.integers(1, 15)),
+    seed=st.integers(0, 2**16),
+    density=st.floats(0.05, 1.0),
+)
+def test_within_user_rank_equals_ranking_each_user_alone(
+    shape: tuple[int, int], seed: int, density: float
+) -> None:
+    """All users in one sort give what scipy's rankdata gives user by user (ties, skips
+    and empty users included)."""
+    rng = np.random.default_rng(seed)
+    dense = rng.integers(-2, 5, size=shape).astype(float)  # few values: many ties
+    dense[rng.random(shape) > density] = 0.0
+    got = within_user_rank(sparse.csr_matrix(dense)).toarray()
+    for user, counts in enumerate(dense):
+        positive = counts > 0
+        want = np.zeros(len(counts))
+        if positive.any():
+            ranks = rankdata(-counts[positive], method="average") - 1.0
+            want[positive] = 1.0 - ranks / positive.sum()
+        np.testing.assert_allclose(got[user], want, rtol=0, atol=1e-12)

@@ -124,8 +124,30 @@ def within_user_rank(net: sparse.csr_matrix) -> sparse.csr_matrix:
     """``1 - rank / n`` of each positive cell among its user's ``n`` positive cells (rank 0
     = the user's most played item, weight 1; tied counts share their mean rank, so equal
     plays weigh the same); other cells dropped. Only the order of a user's counts is
-    kept, not their size."""
-    return _per_user(net, rank_relative)
+    kept, not their size.
+
+    All users in one sort (by user, then count descending) instead of a ranking call
+    per user: a serving-state build at 10k users spent most of a second in those calls."""
+    matrix = _positive_cells(net)
+    data, indptr = matrix.data, matrix.indptr
+    if not len(data):
+        return matrix
+    users = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    order = np.lexsort((-data, users))
+    ranked_users, ranked = users[order], data[order]
+    position = np.arange(len(data)) - indptr[ranked_users]  # 0 = the user's largest
+    starts = np.ones(len(data), dtype=bool)  # a run of equal counts of one user begins
+    starts[1:] = (ranked_users[1:] != ranked_users[:-1]) | (ranked[1:] != ranked[:-1])
+    run = np.cumsum(starts) - 1
+    first = position[starts]
+    ends = np.append(starts[1:], True)  # ... and ends
+    last = position[ends]
+    mean_rank = (first + last) / 2.0
+    sizes = np.diff(indptr)[ranked_users]
+    values = np.empty(len(data))
+    values[order] = 1.0 - mean_rank[run] / sizes
+    matrix.data = values
+    return matrix
 
 
 def median_relative(counts: np.ndarray) -> np.ndarray:
@@ -146,11 +168,17 @@ def _per_user(
 ) -> sparse.csr_matrix:
     """``net``'s positive cells (float64, others dropped), each user's row of values
     replaced by ``transform`` of it."""
-    matrix = net.tocsr(copy=True).astype(np.float64)
-    matrix.data = np.where(matrix.data > 0, matrix.data, 0.0)
-    matrix.eliminate_zeros()
+    matrix = _positive_cells(net)
     data, indptr = matrix.data, matrix.indptr
     for user in np.flatnonzero(np.diff(indptr)):
         start, end = indptr[user], indptr[user + 1]
         data[start:end] = transform(data[start:end])
+    return matrix
+
+
+def _positive_cells(net: sparse.csr_matrix) -> sparse.csr_matrix:
+    """``net``'s positive cells as a float64 copy (others dropped)."""
+    matrix = net.tocsr(copy=True).astype(np.float64)
+    matrix.data = np.where(matrix.data > 0, matrix.data, 0.0)
+    matrix.eliminate_zeros()
     return matrix

@@ -53,23 +53,32 @@ class Source(Protocol):
 
 
 class _RowMemo:
-    """The last value computed for a history row, per thread.
+    """The values computed for the last two history rows, per thread.
 
     The engine asks a source for ``top``, then ``scores``, then ``because`` with the
     same row object; computing the per-row part once (a dense product, a fold-in) is
-    most of the speed. Keyed by identity, held per thread, so concurrent requests in
-    worker threads never see each other's values.
+    most of the speed. Two rows, because one request may ask a source about two: the
+    content source is asked about the within-user-rank row (through
+    :class:`~audotics.ml.recommend.relative.RelativeRowSource`) and, by popularity's
+    genre affinity, about the plain row; with one slot they evicted each other. Keyed
+    by identity, held per thread, so concurrent requests in worker threads never see
+    each other's values.
     """
 
     def __init__(self) -> None:
         self._local = threading.local()
 
     def get(self, row: sparse.csr_matrix, compute: Callable[[], Any]) -> Any:
-        last = getattr(self._local, "last", None)
+        local = self._local
+        last = getattr(local, "last", None)
         if last is not None and last[0] is row:
             return last[1]
+        before = getattr(local, "before", None)
+        if before is not None and before[0] is row:
+            local.before, local.last = last, before
+            return before[1]
         value = compute()
-        self._local.last = (row, value)
+        local.before, local.last = last, (row, value)
         return value
 
 
