@@ -86,6 +86,10 @@ class RouteLabels:
             templates.setdefault(id(original), (original, template))
             if not isinstance(original, fastapi.routing.APIRoute):
                 unrecorded.append(context)
+        # Keep what was learnt about foreign routes, or each would cost a rebuild again.
+        for key, known in self._templates.items():
+            if known[1] is None:
+                templates.setdefault(key, known)
         self._templates, self._unrecorded, self._routes = templates, unrecorded, routes
 
     def label(self, routes: list[BaseRoute], scope: Scope, path: str, root_path: str) -> str:
