@@ -29,7 +29,7 @@ from audotics.ml.cf.registry import ModelHolder, ModelRegistry
 from audotics.services.personal_data import PersonalData
 from audotics.services.registry import personal_data_contributors
 from audotics.services.users.service import AuthConfig
-from audotics.workers import BackgroundWork, close_handlers, register_handlers
+from audotics.workers import BackgroundWork, close_handlers, register_handlers, stop_handlers
 
 logger = logging.getLogger("audotics")
 
@@ -138,6 +138,9 @@ def create_app(
                 await holder_start
             await holder.stop()
             if background is not None:
+                # Handler start-up work (the analysis re-queue) holds pooled connections:
+                # it ends before the engine is disposed below, or they are never closed.
+                await stop_handlers(state)
                 await background.shutdown()
                 if owns_process:
                     close_handlers()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.factories import sign_up
 
 PROBLEM = "application/problem+json"
 
@@ -66,15 +71,44 @@ async def test_openapi_documents_problem_schema(client: httpx.AsyncClient) -> No
     assert "swagger" in docs.text.lower()
 
 
+def _request_counts(text: str) -> dict[tuple[str, str, str], float]:
+    """(method, route, status) -> count, from a /metrics scrape."""
+    counts = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "audotics_http_requests_total":
+                labels = sample.labels
+                counts[labels["method"], labels["route"], labels["status"]] = sample.value
+    return counts
+
+
 async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
-    await client.get("/healthz")
-    await client.get("/api/v1/does-not-exist")
+    user = await sign_up(client, "metered")
+    missing = uuid.uuid4()
+    answers = [
+        (await client.get("/healthz")).status_code,
+        (await client.get(f"/api/v1/tracks/{missing}", headers=user.headers)).status_code,
+        (await client.get("/api/v1/does-not-exist")).status_code,
+        (await client.get(f"/api/v1/does-not-exist/{missing}")).status_code,
+        (await client.delete("/api/v1/auth/login")).status_code,
+        (await client.post("/healthz")).status_code,
+    ]
+    assert answers == [200, 404, 404, 404, 405, 405]
     response = await client.get("/metrics")
     assert response.status_code == 200
-    text = response.text
-    assert 'audotics_http_requests_total{method="GET",route="/healthz",status="200"}' in text
-    assert 'route="unmatched",status="404"' in text
-    assert "audotics_http_request_duration_seconds_bucket" in text
+    counts = _request_counts(response.text)
+    # A route that answers 404 for a missing object is still that route, by its full
+    # template (the router's /api/v1 prefix included), never by the id asked for.
+    assert counts["GET", "/api/v1/tracks/{track_id}", "404"] == 1
+    assert counts["GET", "/healthz", "200"] == 1
+    assert counts["POST", "/api/v1/auth/signup", "201"] == 1
+    # Paths no route knows share one label, whatever was asked.
+    assert counts["GET", "unmatched", "404"] == 2
+    # A method a route does not take: the route that matched the path.
+    assert counts["DELETE", "/api/v1/auth/login", "405"] == 1
+    assert counts["POST", "/healthz", "405"] == 1
+    assert not any(str(missing) in route for _, route, _ in counts)
+    assert "audotics_http_request_duration_seconds_bucket" in response.text
 
 
 async def test_oversized_json_body_is_413_problem(client: httpx.AsyncClient) -> None:

@@ -4,7 +4,9 @@ The same handlers run inside the API process in embedded mode (in-process
 queue and events) and in ``audotics worker`` processes against Redis.
 Each module named in ``HANDLER_MODULES`` provides ``register(infra)``, which
 calls ``infra.queue.register(...)`` / ``infra.events.subscribe(...)``, and may
-provide ``close()``, called once when the process stops serving.
+provide ``async stop(infra)``, awaited before ``infra`` closes (work that ``register``
+started must not outlive the database it uses), and ``close()``, called once when the
+process stops serving.
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ def register_handlers(infra: Infra) -> list[str]:
         importlib.import_module(name).register(infra)
         registered.append(name)
     return registered
+
+
+async def stop_handlers(infra: Infra) -> None:
+    """Before ``infra`` closes: end what the handler modules started for it (``stop``)."""
+    for name in HANDLER_MODULES:
+        stop = getattr(importlib.import_module(name), "stop", None)
+        if stop is not None:
+            await stop(infra)
 
 
 def close_handlers() -> None:
@@ -106,6 +116,7 @@ async def run_worker_process(settings: Settings, concurrency: int = 1) -> None:
     try:
         await work.wait()
     finally:
+        await stop_handlers(infra)
         await work.shutdown()
         close_handlers()
         await infra.close()

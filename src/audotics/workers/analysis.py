@@ -325,7 +325,8 @@ class AnalysisPipeline:
 
 # --- wiring ----------------------------------------------------------------------------
 
-_starts: set[asyncio.Task[None]] = set()
+# The start-up work scheduled by ``register``, with the infrastructure it uses.
+_starts: dict[asyncio.Task[None], Infra] = {}
 
 
 async def requeue_pending(infra: Infra) -> int:
@@ -357,14 +358,28 @@ def register(infra: Infra) -> None:
     except RuntimeError:
         return
     task = loop.create_task(_start(infra, runner), name="audotics-analysis-start")
-    _starts.add(task)
-    task.add_done_callback(_starts.discard)
+    _starts[task] = infra
+    task.add_done_callback(lambda done: _starts.pop(done, None))
 
 
 async def wait_for_sweeps() -> None:
     """Until the start-up work scheduled by ``register`` has finished (tests)."""
     while _starts:
         await asyncio.gather(*list(_starts), return_exceptions=True)
+
+
+async def stop(infra: Infra) -> None:
+    """Cancel ``infra``'s start-up work and wait until it has let go of the database.
+
+    Called before ``infra`` closes: left running, the re-queue's session outlived the
+    engine's dispose() and its pooled connection was never closed (its aiosqlite thread
+    then died on a closed event loop when garbage collected). A cancelled re-queue is
+    redone at the next start.
+    """
+    mine = [task for task, owner in _starts.items() if owner is infra]
+    for task in mine:
+        task.cancel()
+    await asyncio.gather(*mine, return_exceptions=True)
 
 
 async def _start(infra: Infra, runner: AnalysisRunner) -> None:
