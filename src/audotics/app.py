@@ -157,8 +157,10 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.metrics = Metrics()
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    # The last added runs first: request id, then metrics, then the body limit, so the
+    # metrics see what the client got, a 413 included.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(

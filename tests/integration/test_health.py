@@ -128,3 +128,8 @@ async def test_oversized_json_body_is_413_problem(client: httpx.AsyncClient) -> 
     )
     assert streamed.status_code == 413
     assert streamed.json()["status"] == 413
+    # Both refusals are counted: refused by their declared length before any route took
+    # them, or by the route's body as it streamed in.
+    counts = _request_counts((await client.get("/metrics")).text)
+    assert counts["POST", "unmatched", "413"] == 1
+    assert counts["POST", "/api/v1/auth/login", "413"] == 1

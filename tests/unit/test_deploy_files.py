@@ -70,6 +70,9 @@ def test_dockerfile_copies_existing_paths_and_serves() -> None:
     assert cmd is not None
     _check_command([p.strip().strip('"') for p in cmd.group(1).split(",")])
     _check_env({m for m in re.findall(r"(AUDOTICS_[A-Z0-9_]+)=", text)})
+    # The image installs the pinned versions the suite ran with, not whatever is newest.
+    installs = re.findall(r"pip install ([^\\\n]*)", text)
+    assert installs and all("-c constraints.txt" in line for line in installs), installs
 
 
 def test_kubernetes_manifests_reference_real_things() -> None:

@@ -14,6 +14,7 @@ read a doclist that long in full for each AND and each bm25.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from functools import cache
 from typing import Any
 
@@ -67,10 +68,11 @@ _rank_key = _fts.c.rowid.op(">>", return_type=BigInteger)(ID_BITS)
 @cache
 def has_math_functions() -> bool:
     """ln() and floor() exist only when SQLite was built with them (the default since 3.35)."""
-    try:
-        sqlite3.connect(":memory:").execute("SELECT floor(ln(2.0))")
-    except sqlite3.OperationalError:
-        return False
+    with closing(sqlite3.connect(":memory:")) as probe:
+        try:
+            probe.execute("SELECT floor(ln(2.0))")
+        except sqlite3.OperationalError:
+            return False
     return True
 
 
