@@ -1,4 +1,5 @@
-"""Creating users and signed-in clients through the real HTTP API."""
+"""Creating users and signed-in clients through the real HTTP API, and catalog summaries
+for tests that build serving state by hand."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 import httpx
 from fastapi import FastAPI
 
+from audotics.services.catalog.schemas import ArtistRef, TrackSummary
 from audotics.services.users import service as users
 from audotics.services.users.schemas import Role
 
@@ -58,4 +60,18 @@ async def sign_up(
         password=password,
         access_token=tokens["access_token"],
         refresh_token=tokens["refresh_token"],
+    )
+
+
+def track_summary(title: str, *, has_audio: bool = True) -> TrackSummary:
+    """A catalog summary whose ids are derived from ``title`` (one artist per title)."""
+    artist = ArtistRef(id=uuid.uuid5(uuid.NAMESPACE_URL, title), name=f"{title} artist")
+    return TrackSummary(
+        id=uuid.uuid5(uuid.NAMESPACE_DNS, title),
+        title=title,
+        duration_s=None,
+        artist=artist,
+        album=None,
+        genres=[],
+        has_audio=has_audio,
     )

@@ -20,7 +20,7 @@ from audotics.ml.recommend.sources import (
     rp3beta_neighbours,
 )
 from audotics.services.analytics.schemas import Interaction, ItemKind
-from audotics.services.catalog.schemas import ArtistRef, TrackSummary
+from audotics.services.catalog.schemas import TrackSummary
 from audotics.services.recommendations.common import personal_text
 from audotics.services.recommendations.generate_schemas import GeneratedReason
 from audotics.services.recommendations.schemas import ExplanationKind
@@ -29,19 +29,11 @@ from audotics.services.recommendations.serving import (
     SERVING_WEIGHTS,
     build_state,
 )
+from tests.support.factories import track_summary
 
 
 def _track(title: str) -> TrackSummary:
-    artist = ArtistRef(id=uuid.uuid5(uuid.NAMESPACE_URL, title), name=f"{title} artist")
-    return TrackSummary(
-        id=uuid.uuid5(uuid.NAMESPACE_DNS, title),
-        title=title,
-        duration_s=None,
-        artist=artist,
-        album=None,
-        genres=[],
-        has_audio=False,
-    )
+    return track_summary(title, has_audio=False)
 
 
 def test_the_serving_state_serves_the_offline_rp3beta_graph() -> None:

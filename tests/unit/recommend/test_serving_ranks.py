@@ -21,13 +21,13 @@ from audotics.ml.recommend.sources import (
 )
 from audotics.services.analytics.schemas import Interaction, ItemKind
 from audotics.services.catalog.features import SoundEmbedding
-from audotics.services.catalog.schemas import ArtistRef, TrackSummary
 from audotics.services.recommendations.serving import (
     ITEM_ROWS_KIND,
     ServingState,
     build_state,
     net_weight,
 )
+from tests.support.factories import track_summary
 
 # Tracks: the skewed user's a (1000 plays), b (2), c, d (1 each); x is co-listened with a
 # only, y with b, c and d; e and f are filler so every user has a few items.
@@ -36,20 +36,7 @@ NAMES = ("a", "b", "c", "d", "x", "y", "e", "f")
 DIRECTION = {"a": 0, "x": 0, "b": 1, "c": 1, "d": 1, "y": 1, "e": 2, "f": 3}
 
 
-def _track(title: str) -> TrackSummary:
-    artist = ArtistRef(id=uuid.uuid5(uuid.NAMESPACE_URL, title), name=f"{title} artist")
-    return TrackSummary(
-        id=uuid.uuid5(uuid.NAMESPACE_DNS, title),
-        title=title,
-        duration_s=None,
-        artist=artist,
-        album=None,
-        genres=[],
-        has_audio=True,
-    )
-
-
-TRACKS = {name: _track(name) for name in NAMES}
+TRACKS = {name: track_summary(name) for name in NAMES}
 SKEWED = uuid.uuid5(uuid.NAMESPACE_OID, "skewed")
 # user -> {track: plays}: P plays a and x alike, Q, R and S play y with one of b, c, d.
 LISTENING: dict[uuid.UUID, dict[str, int]] = {
