@@ -53,6 +53,36 @@ async def test_background_work_stops_cleanly(settings: Settings) -> None:
     assert all(task.done() for task in work._tasks)
 
 
+@pytest.mark.parametrize("queue", ["memory", "redis"])
+async def test_an_abandoned_job_unwinds_before_shutdown_returns(
+    settings: Settings, queue: str, request: pytest.FixtureRequest
+) -> None:
+    """A job still running at the timeout is cancelled and its cleanup has run by the time
+    shutdown returns, so the caller can close the database under it safely."""
+    if queue == "redis":
+        settings = settings.model_copy(update={"redis_url": request.getfixturevalue("redis_url")})
+    infra = build_infra(settings)
+    assert infra.queue.backend == queue
+    started, unwound = asyncio.Event(), []
+
+    async def slow(job: Job) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        finally:
+            unwound.append(job.payload["n"])
+
+    infra.queue.register("test.slow", slow)
+    work = BackgroundWork(infra, concurrency=1)
+    work.start()
+    await infra.queue.enqueue("test.slow", {"n": 1})
+    await asyncio.wait_for(started.wait(), timeout=10)
+    await work.shutdown(timeout_s=0.1)
+    assert unwound == [1]
+    assert all(task.done() for task in work._tasks)
+    await infra.close()
+
+
 @pytest.mark.parametrize(
     "flag, redis, expected",
     [(None, None, True), (None, "redis://x", False), (True, "redis://x", True)],

@@ -52,6 +52,10 @@ def close_handlers() -> None:
             close()
 
 
+#: How long cancelled jobs get to unwind at shutdown.
+CANCEL_GRACE_S = 5.0
+
+
 class BackgroundWork:
     """Runs the queue consumer and event subscriptions until stopped."""
 
@@ -77,7 +81,8 @@ class BackgroundWork:
         await asyncio.gather(*self._tasks)
 
     async def shutdown(self, timeout_s: float | None = None) -> None:
-        """Stop taking work; give in-flight jobs ``timeout_s`` to finish, then abandon them.
+        """Stop taking work; give in-flight jobs ``timeout_s`` to finish, then cancel them
+        and wait (at most :data:`CANCEL_GRACE_S`) until they have unwound.
 
         By default 30 s on Redis (an abandoned job is redelivered to another worker) and
         2 s in-process, where queued jobs die with the process anyway: handlers recover
@@ -91,6 +96,10 @@ class BackgroundWork:
         done, pending = await asyncio.wait(self._tasks, timeout=timeout_s)
         for task in pending:
             task.cancel()
+        if pending:
+            # Let the cancelled jobs unwind (their finally blocks close their sessions)
+            # before the caller closes the database; bounded, as a handler may swallow it.
+            await asyncio.wait(pending, timeout=CANCEL_GRACE_S)
         for task in (*done, *pending):
             with contextlib.suppress(asyncio.CancelledError):
                 exc = task.exception() if task.done() and not task.cancelled() else None
