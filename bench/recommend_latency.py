@@ -47,12 +47,12 @@ from audotics.ml.cf.train import ALSParams, train_als
 from audotics.ml.datasets.synthetic import generate_synthetic
 from audotics.ml.evaluate.hybrid import log_weighted
 from audotics.ml.recommend import BlendWeights, RecommendationEngine, rerank
+from audotics.ml.recommend.neighbours import cosine_neighbours
 from audotics.ml.recommend.sources import (
     CollaborativeSource,
     ContentSource,
     ItemItemSource,
     PopularitySource,
-    cosine_neighbours,
 )
 from bench._report import percentiles, print_timings, write_results
 

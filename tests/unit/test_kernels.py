@@ -181,12 +181,12 @@ def test_warm_up_compiles_every_signature_a_request_uses():
     from audotics.ml.datasets.synthetic import generate_synthetic
     from audotics.ml.evaluate.hybrid import log_weighted
     from audotics.ml.recommend import BlendWeights, RecommendationEngine
+    from audotics.ml.recommend.neighbours import cosine_neighbours
     from audotics.ml.recommend.sources import (
         CollaborativeSource,
         ContentSource,
         ItemItemSource,
         PopularitySource,
-        cosine_neighbours,
     )
     from audotics.ml.similarity import mips
 

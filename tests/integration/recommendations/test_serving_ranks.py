@@ -7,8 +7,8 @@ import numpy as np
 from scipy import sparse
 
 from audotics.ml.cf.confidence import ConfidenceWeights
+from audotics.ml.recommend.neighbours import cosine_neighbours
 from audotics.ml.recommend.relative import RelativeRowSource, relative_rows
-from audotics.ml.recommend.sources import cosine_neighbours
 from audotics.services.analytics import service as analytics
 from audotics.services.analytics.schemas import ItemKind
 from audotics.services.recommendations.service import serving_states

@@ -30,7 +30,8 @@ from audotics.ml.evaluate.models import ModelOptions, TrainData
 from audotics.ml.evaluate.runner import EvaluationResult, make_split, run_evaluation
 from audotics.ml.recommend import BlendWeights, rerank
 from audotics.ml.recommend.engine import Candidates
-from audotics.ml.recommend.sources import ItemItemSource, cosine_neighbours
+from audotics.ml.recommend.neighbours import cosine_neighbours
+from audotics.ml.recommend.sources import ItemItemSource
 
 
 def _features(data: SyntheticData) -> np.ndarray:

@@ -7,6 +7,7 @@ import pytest
 from scipy import sparse
 
 from audotics.ml.cf.confidence import rank_relative
+from audotics.ml.recommend.neighbours import cosine_neighbours
 from audotics.ml.recommend.relative import (
     RelativeRowSource,
     log_weighted,
@@ -14,7 +15,7 @@ from audotics.ml.recommend.relative import (
     relative_views,
     row_rank_relative,
 )
-from audotics.ml.recommend.sources import ItemItemSource, cosine_neighbours
+from audotics.ml.recommend.sources import ItemItemSource
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 7, 100, 2000])

@@ -11,14 +11,9 @@ from scipy import sparse
 from audotics.ml.evaluate import hybrid
 from audotics.ml.recommend import BlendWeights, RecommendationEngine
 from audotics.ml.recommend.engine import SOURCE_NAMES
+from audotics.ml.recommend.neighbours import RP3_ALPHA, RP3_BETA, rp3beta_neighbours
 from audotics.ml.recommend.relative import RelativeRowSource
-from audotics.ml.recommend.sources import (
-    RP3_ALPHA,
-    RP3_BETA,
-    ItemItemSource,
-    PopularitySource,
-    rp3beta_neighbours,
-)
+from audotics.ml.recommend.sources import ItemItemSource, PopularitySource
 from audotics.services.analytics.schemas import Interaction, ItemKind
 from audotics.services.catalog.schemas import TrackSummary
 from audotics.services.recommendations.common import personal_text

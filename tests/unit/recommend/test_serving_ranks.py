@@ -12,13 +12,9 @@ from scipy import sparse
 
 from audotics.ml.cf.confidence import ConfidenceWeights, within_user_rank
 from audotics.ml.evaluate import hybrid
+from audotics.ml.recommend.neighbours import cosine_neighbours
 from audotics.ml.recommend.relative import RelativeRowSource, relative_rows
-from audotics.ml.recommend.sources import (
-    ContentSource,
-    ItemItemSource,
-    PopularitySource,
-    cosine_neighbours,
-)
+from audotics.ml.recommend.sources import ContentSource, ItemItemSource, PopularitySource
 from audotics.services.analytics.schemas import Interaction, ItemKind
 from audotics.services.catalog.features import SoundEmbedding
 from audotics.services.recommendations.serving import (

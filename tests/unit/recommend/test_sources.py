@@ -10,14 +10,8 @@ from audotics.ml.cf.confidence import ConfidenceWeights, confidence_from_weights
 from audotics.ml.cf.train import ALSParams, train_als
 from audotics.ml.datasets.synthetic import generate_synthetic
 from audotics.ml.evaluate.hybrid import log_weighted
-from audotics.ml.recommend.sources import (
-    CollaborativeSource,
-    ContentSource,
-    ItemItemSource,
-    cosine_neighbours,
-    ease_neighbours,
-    rp3beta_neighbours,
-)
+from audotics.ml.recommend.neighbours import cosine_neighbours, ease_neighbours, rp3beta_neighbours
+from audotics.ml.recommend.sources import CollaborativeSource, ContentSource, ItemItemSource
 
 
 def test_ann_candidates_recall_exact_inner_product_top_100() -> None:

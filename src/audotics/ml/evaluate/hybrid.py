@@ -56,6 +56,13 @@ from audotics.ml.recommend.engine import (
     Candidates,
     RecommendationEngine,
 )
+from audotics.ml.recommend.neighbours import (
+    RP3_ALPHA,
+    RP3_BETA,
+    cosine_neighbours,
+    ease_neighbours,
+    rp3beta_neighbours,
+)
 from audotics.ml.recommend.relative import (  # log_weighted: re-exported for callers
     RelativeRowSource,
     log_weighted,
@@ -63,17 +70,12 @@ from audotics.ml.recommend.relative import (  # log_weighted: re-exported for ca
 )
 from audotics.ml.recommend.social import SocialGraph, SocialSource
 from audotics.ml.recommend.sources import (
-    RP3_ALPHA,
-    RP3_BETA,
     CollaborativeSource,
     ContentSource,
     ItemItemSource,
     PopularitySource,
     Source,
     _RowMemo,
-    cosine_neighbours,
-    ease_neighbours,
-    rp3beta_neighbours,
 )
 
 WEIGHT_GRID: dict[str, tuple[float, ...]] = {

@@ -61,7 +61,7 @@ class BlendWeights:
     cf: float = 1.0
     item: float = 1.0
     knn: float = 0.0
-    graph: float = 0.0  # RP3beta item graph (sources.rp3beta_neighbours), co-listening too
+    graph: float = 0.0  # RP3beta item graph (neighbours.rp3beta_neighbours), co-listening too
     content: float = 0.3
     popularity: float = 0.3
     fresh: float = 0.0

@@ -39,7 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from audotics.ml.recommend.sources import _lookup, _top_of, unit_rows
+from audotics.ml.recommend.neighbours import unit_rows
+from audotics.ml.recommend.sources import _lookup, _top_of
 
 
 def _row_normalised(matrix: sparse.spmatrix) -> sparse.csr_matrix:

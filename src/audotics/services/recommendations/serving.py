@@ -35,19 +35,21 @@ from audotics.ml.cf.confidence import ConfidenceWeights
 from audotics.ml.cf.model import FactorModel
 from audotics.ml.cf.registry import ModelHolder, ServedModel
 from audotics.ml.recommend import BlendWeights, RecommendationEngine
+from audotics.ml.recommend.neighbours import (
+    RP3_ALPHA,
+    RP3_BETA,
+    cosine_neighbours,
+    rp3beta_neighbours,
+)
 from audotics.ml.recommend.relative import log_weighted, relative_rows, relative_views
 from audotics.ml.recommend.seeded import UnitNeighbours, unit_rows
 from audotics.ml.recommend.social import FollowedListening, SocialSource
 from audotics.ml.recommend.sources import (
-    RP3_ALPHA,
-    RP3_BETA,
     CollaborativeSource,
     ContentSource,
     ItemItemSource,
     PopularitySource,
     Source,
-    cosine_neighbours,
-    rp3beta_neighbours,
 )
 from audotics.services.analytics import service as analytics
 from audotics.services.analytics.schemas import Interaction, ItemKind
@@ -71,7 +73,7 @@ SERVING_WEIGHTS = BlendWeights(
     social=0.25,
     half_history=5.0,
 )
-#: RP3beta neighbours per track, as the offline hybrid keeps (its exponents: sources.RP3_*).
+#: RP3beta neighbours per track, as the offline hybrid keeps (its exponents: neighbours.RP3_*).
 GRAPH_NEIGHBOURS = 200
 #: How the item sources (knn, graph, content) read a user's play counts: within-user ranks,
 #: as the measured offline hybrid (``hybrid.USER_RELATIVE_KIND`` for its "items" group,
