@@ -42,6 +42,7 @@ from audotics.ml.cf.confidence import ConfidenceWeights, confidence_from_weights
 from audotics.ml.cf.model import FactorModel
 from audotics.ml.cf.train import ALSParams, BPRParams, train_als, train_bpr
 from audotics.ml.datasets.interactions import Interactions
+from audotics.ml.recommend.neighbours import top_k_per_row
 
 
 class ValidationSplit(Protocol):
@@ -115,20 +116,6 @@ class Popularity:
 
     def describe(self) -> dict[str, Any]:
         return {}
-
-
-def top_k_per_row(matrix: sparse.csr_matrix, k: int) -> sparse.csr_matrix:
-    """Keep the ``k`` largest entries of each row (vectorised)."""
-    csr = matrix.tocsr()
-    csr.sort_indices()
-    rows = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))
-    order = np.lexsort((-csr.data, rows))
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order)) - csr.indptr[rows[order]]
-    keep = rank < k
-    return sparse.csr_matrix(
-        (csr.data[keep], (rows[keep], csr.indices[keep])), shape=csr.shape, dtype=np.float32
-    )
 
 
 def _log_weighted(net: sparse.csr_matrix) -> sparse.csr_matrix:
