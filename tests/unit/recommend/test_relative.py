@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from audotics.ml.cf.confidence import rank_relative
+from audotics.ml.cf.confidence import within_user_rank
 from audotics.ml.recommend.neighbours import cosine_neighbours
 from audotics.ml.recommend.relative import (
     RelativeRowSource,
@@ -19,11 +19,13 @@ from audotics.ml.recommend.sources import ItemItemSource
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 7, 100, 2000])
-def test_row_rank_relative_is_rank_relative_ties_included(size: int) -> None:
+def test_row_rank_relative_is_the_matrix_paths_rank_ties_included(size: int) -> None:
     rng = np.random.default_rng(size)
     counts = np.round(np.exp(rng.normal(1.0, 1.5, size))) + 1  # many equal small counts
     logged = np.log1p(counts).astype(np.float32)  # what a request's row holds
-    expected = rank_relative(counts)
+    # The whole-matrix ranking of the same counts as one user's row (checked against
+    # scipy's rankdata in test_hybrid).
+    expected = within_user_rank(sparse.csr_matrix(counts.reshape(1, -1))).toarray().ravel()
     np.testing.assert_allclose(row_rank_relative(logged), expected, rtol=0, atol=1e-12)
     if size >= 7:
         assert len(np.unique(counts)) < size, "the case must hold ties"

@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
-from scipy.stats import rankdata
 
 from audotics.ml.datasets.interactions import Interactions
 from audotics.ml.datasets.records import EVENTS
@@ -153,14 +152,6 @@ def within_user_rank(net: sparse.csr_matrix) -> sparse.csr_matrix:
 def median_relative(counts: np.ndarray) -> np.ndarray:
     """One user's positive counts divided by their median."""
     return counts / np.median(counts) if len(counts) else counts
-
-
-def rank_relative(counts: np.ndarray) -> np.ndarray:
-    """``1 - rank / n`` of one user's positive counts (rank 0 the largest; ties share
-    their mean rank)."""
-    if not len(counts):
-        return counts
-    return 1.0 - (rankdata(-counts, method="average") - 1.0) / len(counts)
 
 
 def _per_user(

@@ -63,11 +63,12 @@ def relative_rows(
 
 
 def row_rank_relative(values: np.ndarray) -> np.ndarray:
-    """``confidence.rank_relative`` of one request's row values: ``1 - rank / n`` with
-    rank = the values above + half the other equal ones (the mean rank of a tie).
+    """:func:`~audotics.ml.cf.confidence.within_user_rank` of one request's row values:
+    ``1 - rank / n`` with rank = the values above + half the other equal ones (the mean
+    rank of a tie).
 
     A sort and two binary searches: ~8 us on a 100-cell row where ``scipy.stats.rankdata``
-    (rank_relative's) spends ~60-130 us, mostly on argument handling (ADR 0007, in serving)."""
+    spends ~60-130 us, mostly on argument handling (ADR 0007, in serving)."""
     n = len(values)
     if not n:
         return np.zeros(0, dtype=np.float64)
